@@ -1,0 +1,28 @@
+// http_types.hpp — the request and response as the handler sees them.
+//
+// Plain values with no FastCGI or socket in them: fcgi_worker fills an HttpRequest from the
+// FastCGI params and stdin, and writes an HttpResponse back. Tests build them directly.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace predictd {
+
+struct HttpRequest {
+    std::string method;        // "GET", "POST", ...
+    std::string path;          // URI path without the query string, e.g. "/predict"
+    std::string query;         // raw query string without '?', may be empty
+    std::string content_type;  // CONTENT_TYPE as sent, may be empty
+    std::string body;          // complete request body
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
+};
+
+}  // namespace predictd
