@@ -1,0 +1,146 @@
+// main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "listen_socket.hpp"
+#include "service_config.hpp"
+#include "supervisor.hpp"
+
+namespace {
+
+void printUsage() {
+    std::cout << "usage: predictd [--config FILE] [flags]\n\n"
+                 "Serves digit predictions over FastCGI with prefork workers (see README.md).\n\n"
+                 "  --config FILE          settings file (predictd.ini); flags override it\n"
+                 "  --check-config         validate the settings, print them and exit\n"
+                 "  --version              print the version and exit\n";
+    for (const auto& f : predictd::configFlags()) {
+        std::string name = std::string(f.flag) + " VALUE";
+        name.resize(std::max<std::size_t>(name.size() + 1, 23), ' ');
+        std::cout << "  " << name << f.help << "  [" << f.key << "]\n";
+    }
+}
+
+void setUpLogging(const std::string& level) {
+    // One line per event on stderr; journald adds its own timestamps in production.
+    Poco::AutoPtr<Poco::PatternFormatter> pattern(
+        new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%i %p %s pid=%P: %t"));
+    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, console));
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setLevel(level);
+    Poco::Logger::get("supervisor").setLevel(level);
+    Poco::Logger::get("worker").setLevel(level);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using predictd::kExitConfig;
+    std::string config_path;
+    bool check_only = false;
+    std::vector<std::pair<std::string, std::string>> overrides;
+
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        auto takeValue = [&]() -> bool {
+            if (has_value) {
+                return true;
+            }
+            if (i + 1 >= argc) {
+                std::cerr << "predictd: " << arg << " needs a value\n";
+                return false;
+            }
+            value = argv[++i];
+            return true;
+        };
+        if (arg == "--help" || arg == "-h") {
+            printUsage();
+            return 0;
+        }
+        if (arg == "--version") {
+            std::cout << "predictd " PREDICTD_VERSION "\n";
+            return 0;
+        }
+        if (arg == "--check-config") {
+            check_only = true;
+            continue;
+        }
+        if (arg == "--config" || arg == "-c") {
+            if (!takeValue()) {
+                return kExitConfig;
+            }
+            config_path = value;
+            continue;
+        }
+        const auto& flags = predictd::configFlags();
+        auto it = std::find_if(flags.begin(), flags.end(),
+                               [&](const predictd::FlagMapping& f) { return arg == f.flag; });
+        if (it == flags.end()) {
+            std::cerr << "predictd: unknown option '" << arg << "' (see --help)\n";
+            return kExitConfig;
+        }
+        if (!takeValue()) {
+            return kExitConfig;
+        }
+        overrides.emplace_back(it->key, value);
+    }
+
+    predictd::ServiceConfig config;
+    std::string error;
+    if (!predictd::loadServiceConfig(config_path, overrides, &config, &error)) {
+        std::cerr << "predictd: configuration error: " << error << "\n";
+        return kExitConfig;
+    }
+    if (check_only) {
+        std::cout << "listen = " << config.listen.describe() << "\nworkers = " << config.workers
+                  << "\nthreads_per_worker = " << config.threads_per_worker
+                  << "\ngraceful_timeout = " << config.graceful_timeout
+                  << "\nmodel = " << config.model_path
+                  << "\nmax_body_bytes = " << config.limits.max_body_bytes
+                  << "\nmax_batch = " << config.limits.max_batch
+                  << "\nmax_image_pixels = " << config.limits.max_image_pixels << "\n";
+        return 0;
+    }
+    setUpLogging(config.log_level);
+    Poco::Logger& log = Poco::Logger::get("supervisor");
+
+    // Fail fast with a clear message rather than forking workers that cannot load anything.
+    if (::access(config.model_path.c_str(), R_OK) != 0) {
+        log.fatal("model file " + config.model_path + " is not readable: " + std::strerror(errno));
+        return predictd::kExitModel;
+    }
+    predictd::ListenSocket socket =
+        predictd::ListenSocket::open(config.listen, config.backlog, config.socket_mode, &error);
+    if (!socket.valid()) {
+        log.fatal("cannot listen on " + config.listen.describe() + ": " + error);
+        return kExitConfig;
+    }
+    try {
+        predictd::Supervisor supervisor(std::move(config), config_path, std::move(overrides),
+                                        std::move(socket));
+        return supervisor.run();
+    } catch (const std::exception& e) {
+        log.fatal(std::string("supervisor failed: ") + e.what());
+        return 1;
+    }
+}

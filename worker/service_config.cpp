@@ -1,0 +1,144 @@
+// service_config.cpp — reading and validating predictd's settings (see service_config.hpp).
+#include "service_config.hpp"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/NumberParser.h>
+#include <Poco/Path.h>
+#include <Poco/Util/IniFileConfiguration.h>
+#include <Poco/Util/LayeredConfiguration.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <thread>
+
+namespace predictd {
+
+const std::vector<FlagMapping>& configFlags() {
+    static const std::vector<FlagMapping> flags = {
+        {"--listen", "server.listen", "unix:/path or tcp:HOST:PORT"},
+        {"--socket-mode", "server.socket_mode", "octal mode of the unix socket (0660)"},
+        {"--backlog", "server.backlog", "listen queue length (1024)"},
+        {"--workers", "server.workers", "number of worker processes, or auto (= CPUs)"},
+        {"--threads-per-worker", "server.threads_per_worker", "OpenCV threads per worker (1)"},
+        {"--graceful-timeout", "server.graceful_timeout", "seconds to finish in-flight requests"},
+        {"--model", "model.path", "ONNX model file"},
+        {"--max-body-bytes", "limits.max_body_bytes", "largest request body (8388608)"},
+        {"--max-batch", "limits.max_batch", "most images in one request (64)"},
+        {"--max-image-pixels", "limits.max_image_pixels", "largest width*height (16777216)"},
+        {"--log-level", "log.level", "error, warning, information or debug"},
+    };
+    return flags;
+}
+
+namespace {
+
+using Poco::Util::AbstractConfiguration;
+
+long long readInt(const AbstractConfiguration& c, const std::string& key, long long fallback,
+                  long long lo, long long hi) {
+    if (!c.has(key)) {
+        return fallback;
+    }
+    std::string text = c.getString(key);
+    Poco::Int64 v = 0;
+    if (!Poco::NumberParser::tryParse64(text, v) || v < lo || v > hi) {
+        throw Poco::InvalidArgumentException(key + " = '" + text + "': expected an integer in [" +
+                                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return v;
+}
+
+double readSeconds(const AbstractConfiguration& c, const std::string& key, double fallback) {
+    if (!c.has(key)) {
+        return fallback;
+    }
+    std::string text = c.getString(key);
+    double v = 0;
+    if (!Poco::NumberParser::tryParseFloat(text, v) || v < 0 || v > 86400) {
+        throw Poco::InvalidArgumentException(key + " = '" + text +
+                                             "': expected seconds between 0 and 86400");
+    }
+    return v;
+}
+
+}  // namespace
+
+bool loadServiceConfig(const std::string& ini_path,
+                       const std::vector<std::pair<std::string, std::string>>& overrides,
+                       ServiceConfig* out, std::string* error) {
+    try {
+        Poco::AutoPtr<Poco::Util::LayeredConfiguration> conf(
+            new Poco::Util::LayeredConfiguration);  // NOLINT: Poco's ref-counted ownership
+        Poco::AutoPtr<Poco::Util::MapConfiguration> flags(new Poco::Util::MapConfiguration);
+        for (const auto& [key, value] : overrides) {
+            flags->setString(key, value);
+        }
+        conf->add(flags, 0);
+        std::string base_dir;
+        if (!ini_path.empty()) {
+            Poco::AutoPtr<Poco::Util::IniFileConfiguration> ini(
+                new Poco::Util::IniFileConfiguration(ini_path));
+            conf->add(ini, 10);
+            base_dir = Poco::Path(ini_path).makeAbsolute().parent().toString();
+        }
+
+        ServiceConfig c;
+        c.source = ini_path.empty() ? "built-in defaults" : ini_path;
+        std::string listen = conf->getString("server.listen", "unix:/run/predictd/predictd.sock");
+        std::string why;
+        if (!parseListenAddress(listen, &c.listen, &why)) {
+            throw Poco::InvalidArgumentException("server.listen: " + why);
+        }
+        std::string mode = conf->getString("server.socket_mode", "0660");
+        unsigned parsed_mode = 0;
+        if (!Poco::NumberParser::tryParseOct(mode, parsed_mode) || parsed_mode > 0777) {
+            throw Poco::InvalidArgumentException("server.socket_mode = '" + mode +
+                                                 "': expected an octal mode such as 0660");
+        }
+        c.socket_mode = parsed_mode;
+        c.backlog = static_cast<int>(readInt(*conf, "server.backlog", 1024, 1, 65535));
+        std::string workers = conf->getString("server.workers", "auto");
+        if (workers == "auto") {
+            c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        } else {
+            c.workers = static_cast<int>(readInt(*conf, "server.workers", 1, 1, 1024));
+        }
+        c.threads_per_worker =
+            static_cast<int>(readInt(*conf, "server.threads_per_worker", 1, 1, 256));
+        c.graceful_timeout = readSeconds(*conf, "server.graceful_timeout", 30.0);
+
+        std::string model = conf->getString("model.path", "/usr/share/predictd/mnist-cnn.onnx");
+        // A relative model path in the ini file is relative to the ini file's directory; on the
+        // command line it is relative to the working directory.
+        Poco::Path model_path(model);
+        if (model_path.isRelative() && !flags->has("model.path") && !base_dir.empty()) {
+            model_path.makeAbsolute(Poco::Path(base_dir));
+        }
+        c.model_path = model_path.toString();
+
+        c.limits.max_body_bytes = static_cast<std::size_t>(
+            readInt(*conf, "limits.max_body_bytes", 8LL << 20, 1024, 1LL << 30));
+        c.limits.max_batch =
+            static_cast<std::size_t>(readInt(*conf, "limits.max_batch", 64, 1, 4096));
+        c.limits.max_image_pixels = static_cast<std::uint64_t>(
+            readInt(*conf, "limits.max_image_pixels", 4096LL * 4096, 784, 1LL << 30));
+
+        c.log_level = conf->getString("log.level", "information");
+        static const char* const kLevels[] = {"fatal",  "critical",    "error", "warning",
+                                              "notice", "information", "debug", "trace"};
+        if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
+            throw Poco::InvalidArgumentException("log.level = '" + c.log_level +
+                                                 "': expected error, warning, information or "
+                                                 "debug");
+        }
+        *out = std::move(c);
+        return true;
+    } catch (const Poco::Exception& e) {
+        *error = e.displayText();
+    } catch (const std::exception& e) {
+        *error = e.what();
+    }
+    return false;
+}
+
+}  // namespace predictd

@@ -1,0 +1,48 @@
+// service_config.hpp — predictd's settings: defaults, predictd.ini, command-line overrides.
+//
+// Owns the meaning and validation of every key (documented in config/predictd.ini and the
+// README). Reading uses Poco::Util: the ini file is layered under a map of command-line
+// overrides, so a flag always wins over the file. Nothing else parses configuration.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "listen_socket.hpp"
+#include "request_limits.hpp"
+
+namespace predictd {
+
+struct ServiceConfig {
+    // [server]
+    ListenAddress listen;            // listen = unix:/run/predictd/predictd.sock
+    unsigned socket_mode = 0660;     // socket_mode = 0660 (unix sockets only)
+    int backlog = 1024;              // backlog = 1024
+    int workers = 0;                 // workers = auto → number of CPUs
+    int threads_per_worker = 1;      // threads_per_worker = 1 (OpenCV threads per worker)
+    double graceful_timeout = 30.0;  // graceful_timeout = 30 (seconds)
+    // [model]
+    std::string model_path;  // path = /usr/share/predictd/mnist-cnn.onnx
+    // [limits]
+    RequestLimits limits;
+    // [log]
+    std::string log_level = "information";
+
+    std::string source;  // where the settings came from, for the start-up log line
+};
+
+// Command-line flags that map onto ini keys, e.g. {"--workers", "server.workers"}.
+struct FlagMapping {
+    const char* flag;
+    const char* key;
+    const char* help;
+};
+const std::vector<FlagMapping>& configFlags();
+
+// Loads `ini_path` (empty: defaults only) with `overrides` (ini key → value) on top. Returns
+// false with a message naming the key and the bad value on any error.
+bool loadServiceConfig(const std::string& ini_path,
+                       const std::vector<std::pair<std::string, std::string>>& overrides,
+                       ServiceConfig* out, std::string* error);
+
+}  // namespace predictd
