@@ -21,9 +21,9 @@ struct ApiError {
 // A value or an ApiError. (std::expected is C++23; this is the small part of it we need.)
 template <typename T>
 class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-    Result(ApiError error) : v_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+    Result(ApiError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     [[nodiscard]] bool ok() const { return std::holds_alternative<T>(v_); }
     explicit operator bool() const { return ok(); }
@@ -33,7 +33,7 @@ public:
     T&& value() && { return std::get<T>(std::move(v_)); }
     const ApiError& error() const { return std::get<ApiError>(v_); }
 
-private:
+  private:
     std::variant<T, ApiError> v_;
 };
 

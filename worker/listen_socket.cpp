@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -102,7 +103,7 @@ std::string errnoText(const std::string& what) {
     return what + ": " + std::strerror(errno);
 }
 
-int bindUnix(const ListenAddress& a, unsigned mode, std::string* error) {
+int bindUnix(const ListenAddress& a, unsigned mode, const std::string& group, std::string* error) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         *error = errnoText("socket(AF_UNIX)");
@@ -121,6 +122,16 @@ int bindUnix(const ListenAddress& a, unsigned mode, std::string* error) {
         *error = errnoText("bind(" + a.path + ")");
         ::close(fd);
         return -1;
+    }
+    if (!group.empty()) {
+        struct group* gr = ::getgrnam(group.c_str());  // start-up only, single-threaded
+        if (gr == nullptr || ::chown(a.path.c_str(), static_cast<uid_t>(-1), gr->gr_gid) != 0) {
+            *error = gr == nullptr ? "unknown socket group '" + group + "'"
+                                   : errnoText("chown(" + a.path + ", group " + group + ")");
+            ::close(fd);
+            ::unlink(a.path.c_str());
+            return -1;
+        }
     }
     if (::chmod(a.path.c_str(), mode) != 0) {
         *error = errnoText("chmod(" + a.path + ")");
@@ -162,10 +173,11 @@ int bindTcp(const ListenAddress& a, std::string* error) {
 }  // namespace
 
 ListenSocket ListenSocket::open(const ListenAddress& address, int backlog, unsigned unix_mode,
-                                std::string* error) {
+                                const std::string& unix_group, std::string* error) {
     ListenSocket s;
-    int fd = address.kind == ListenAddress::Kind::kUnix ? bindUnix(address, unix_mode, error)
-                                                        : bindTcp(address, error);
+    int fd = address.kind == ListenAddress::Kind::kUnix
+                 ? bindUnix(address, unix_mode, unix_group, error)
+                 : bindTcp(address, error);
     if (fd < 0) {
         return s;
     }

@@ -32,9 +32,10 @@ class ListenSocket {
     ListenSocket& operator=(ListenSocket&& other) noexcept;
 
     // Binds and listens. The descriptor is non-blocking (workers poll it, see fcgi_worker.cpp)
-    // and is inherited across fork. `unix_mode` applies to unix sockets only.
+    // and is inherited across fork. `unix_mode` and `unix_group` (a group name; empty keeps the
+    // process's group) apply to unix sockets only.
     static ListenSocket open(const ListenAddress& address, int backlog, unsigned unix_mode,
-                             std::string* error);
+                             const std::string& unix_group, std::string* error);
 
     [[nodiscard]] int fd() const { return fd_; }
     [[nodiscard]] bool valid() const { return fd_ >= 0; }

@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
         log.fatal("model file " + config.model_path + " is not readable: " + std::strerror(errno));
         return predictd::kExitModel;
     }
-    predictd::ListenSocket socket =
-        predictd::ListenSocket::open(config.listen, config.backlog, config.socket_mode, &error);
+    predictd::ListenSocket socket = predictd::ListenSocket::open(
+        config.listen, config.backlog, config.socket_mode, config.socket_group, &error);
     if (!socket.valid()) {
         log.fatal("cannot listen on " + config.listen.describe() + ": " + error);
         return kExitConfig;

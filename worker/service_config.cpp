@@ -17,6 +17,7 @@ const std::vector<FlagMapping>& configFlags() {
     static const std::vector<FlagMapping> flags = {
         {"--listen", "server.listen", "unix:/path or tcp:HOST:PORT"},
         {"--socket-mode", "server.socket_mode", "octal mode of the unix socket (0660)"},
+        {"--socket-group", "server.socket_group", "group to give the unix socket (NGINX's)"},
         {"--backlog", "server.backlog", "listen queue length (1024)"},
         {"--workers", "server.workers", "number of worker processes, or auto (= CPUs)"},
         {"--threads-per-worker", "server.threads_per_worker", "OpenCV threads per worker (1)"},
@@ -96,6 +97,7 @@ bool loadServiceConfig(const std::string& ini_path,
                                                  "': expected an octal mode such as 0660");
         }
         c.socket_mode = parsed_mode;
+        c.socket_group = conf->getString("server.socket_group", "");
         c.backlog = static_cast<int>(readInt(*conf, "server.backlog", 1024, 1, 65535));
         std::string workers = conf->getString("server.workers", "auto");
         if (workers == "auto") {

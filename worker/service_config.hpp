@@ -17,6 +17,7 @@ struct ServiceConfig {
     // [server]
     ListenAddress listen;            // listen = unix:/run/predictd/predictd.sock
     unsigned socket_mode = 0660;     // socket_mode = 0660 (unix sockets only)
+    std::string socket_group;        // socket_group = (empty: keep the process's group)
     int backlog = 1024;              // backlog = 1024
     int workers = 0;                 // workers = auto → number of CPUs
     int threads_per_worker = 1;      // threads_per_worker = 1 (OpenCV threads per worker)

@@ -1,0 +1,79 @@
+// image_decode.cpp — header check (image_header) then cv::imdecode(IMREAD_UNCHANGED).
+//
+// Bounding the decode: the pixel count is checked from our own header reader before
+// cv::imdecode runs; OpenCV's decoders read the same header fields (PNG IHDR, the first JPEG
+// SOF, the first TIFF IFD, ...), so a header that lies about its size is refused before
+// OpenCV allocates anything. The decoded size is checked again afterwards as a second line.
+// GIF: OpenCV 4.6 has no GIF reader (cv::haveImageReader is false for GIF in this build), so
+// GIF headers are recognised (and oversized GIFs refused as image_too_large) but decoding one
+// ends in undecodable_image.
+#include "image_decode.hpp"
+
+#include <climits>
+#include <exception>
+#include <string>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "image_header.hpp"
+
+namespace predictd {
+namespace {
+
+ApiError undecodable(std::string message) {
+    return ApiError{400, "undecodable_image", std::move(message)};
+}
+
+ApiError tooLarge(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
+    return ApiError{413, "image_too_large",
+                    "image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+                        std::to_string(width * height) + " pixels; the limit is " +
+                        std::to_string(limit) + " pixels and neither side may be 0"};
+}
+
+bool exceeds(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
+    // Both sides < 2^32, so the product fits in 64 bits.
+    return width == 0 || height == 0 || width * height > limit;
+}
+
+}  // namespace
+
+Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits) {
+    const auto header = readImageHeader(bytes);
+    if (!header) {
+        return undecodable("not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
+    }
+    if (exceeds(header->width, header->height, limits.max_image_pixels)) {
+        return tooLarge(header->width, header->height, limits.max_image_pixels);
+    }
+    if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
+        return undecodable("encoded image is too large to decode");
+    }
+
+    cv::Mat image;
+    try {
+        // imdecode only reads its input; the const_cast lets us wrap the bytes without a copy.
+        const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
+                              const_cast<char*>(bytes.data()));  // NOLINT(*-const-cast)
+        image = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+        return undecodable("could not decode " + header->format + " image: " + e.err);
+    } catch (const std::exception& e) {
+        return undecodable("could not decode " + header->format + " image: " + e.what());
+    }
+    if (image.empty()) {
+        if (header->format == "gif") {
+            return undecodable("GIF images cannot be decoded by this server (no GIF decoder)");
+        }
+        return undecodable("could not decode " + header->format + " image (corrupt or truncated)");
+    }
+    const auto rows = static_cast<std::uint64_t>(image.rows);
+    const auto cols = static_cast<std::uint64_t>(image.cols);
+    if (exceeds(cols, rows, limits.max_image_pixels)) {
+        return tooLarge(cols, rows, limits.max_image_pixels);
+    }
+    return image;
+}
+
+}  // namespace predictd

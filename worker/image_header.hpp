@@ -1,0 +1,24 @@
+// image_header.hpp — sniff an encoded image's format and dimensions without decoding it.
+//
+// Owns the magic numbers and header layouts of PNG, JPEG, BMP, GIF, WebP, TIFF and PNM. Used
+// to refuse oversized images before any pixel buffer is allocated. Does not decode pixels.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace predictd {
+
+struct ImageHeader {
+    std::string format;  // "png", "jpeg", "bmp", "gif", "webp", "tiff" or "pnm"
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+};
+
+// nullopt when the bytes are not one of the formats above or the header is truncated or
+// malformed. Never reads outside `bytes`, whatever they hold.
+std::optional<ImageHeader> readImageHeader(std::string_view bytes);
+
+}  // namespace predictd

@@ -1,0 +1,23 @@
+// response_encode.hpp — predictions and errors → the JSON response bodies.
+//
+// Owns the response schema. Numbers are written with 4 decimal digits (0.99812 -> 0.9981).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api_error.hpp"
+#include "digit_model.hpp"
+
+namespace predictd {
+
+// {"prediction":7,"confidence":0.9981,"probabilities":[p0,...,p9]}
+std::string encodePrediction(const Prediction& prediction);
+
+// {"predictions":[{...as encodePrediction...},...]}
+std::string encodeBatch(const std::vector<Prediction>& predictions);
+
+// {"error":{"code":"...","message":"..."}}
+std::string encodeError(const ApiError& error);
+
+}  // namespace predictd
