@@ -1,0 +1,247 @@
+// service_harness.cpp — starting NGINX and predictd for the integration tests.
+#include "service_harness.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/Base64Encoder.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace predictd::testing {
+
+std::string sourceDir() {
+    return PREDICTD_SOURCE_DIR;
+}
+
+std::string makeTempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "predictd-test-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+        throw std::runtime_error("mkdtemp failed");
+    }
+    ::chmod(templ.c_str(), 0755);  // NGINX workers run as nobody when the tests run as root
+    return templ;
+}
+
+int freeTcpPort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    socklen_t len = sizeof(sa);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot find a free port");
+    }
+    ::close(fd);
+    return ntohs(sa.sin_port);
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string base64(const std::string& bytes) {
+    std::ostringstream out;
+    Poco::Base64Encoder enc(out);
+    enc.rdbuf()->setLineLength(0);
+    enc << bytes;
+    enc.close();
+    return out.str();
+}
+
+std::string samplePng(int digit) {
+    return readFile(sourceDir() + "/tests/data/samples/digit-" + std::to_string(digit) + ".png");
+}
+
+std::string predictBody(const std::string& image_bytes) {
+    return R"({"image": ")" + base64(image_bytes) + "\"}";
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::setpgid(0, 0);
+        int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    if (pid_ < 0) {
+        throw std::runtime_error("fork failed");
+    }
+    ::setpgid(pid_, pid_);
+}
+
+ChildProcess::~ChildProcess() {
+    if (pid_ > 0 && !status_) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        int st = 0;
+        ::waitpid(pid_, &st, 0);
+    }
+}
+
+void ChildProcess::signal(int sig) const {
+    ::kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {
+    eventually(
+        [this] {
+            int st = 0;
+            if (!status_ && ::waitpid(pid_, &st, WNOHANG) == pid_) {
+                status_ = st;
+            }
+            return status_.has_value();
+        },
+        timeout);
+    return status_;
+}
+
+bool ChildProcess::running() {
+    return !waitExit(std::chrono::milliseconds(0)).has_value();
+}
+
+HttpResult httpRequest(int port, const std::string& method, const std::string& path,
+                       const std::string& body, const std::string& content_type) {
+    HttpResult result;
+    try {
+        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+        session.setTimeout(Poco::Timespan(30, 0));
+        Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        if (!body.empty() || method == "POST") {
+            req.setContentType(content_type);
+            req.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        session.sendRequest(req) << body;
+        Poco::Net::HTTPResponse res;
+        std::istream& in = session.receiveResponse(res);
+        Poco::StreamCopier::copyToString(in, result.body);
+        result.status = static_cast<int>(res.getStatus());
+        for (const auto& [name, value] : res) {
+            result.headers[Poco::toLower(name)] = value;
+        }
+    } catch (const Poco::Exception& e) {
+        result.status = 0;
+        result.body = e.displayText();
+    }
+    return result;
+}
+
+std::vector<pid_t> childrenOf(pid_t parent) {
+    std::vector<pid_t> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::string stat = readFile(entry.path().string() + "/stat");
+        auto close = stat.rfind(')');
+        if (close == std::string::npos) {
+            continue;
+        }
+        std::istringstream rest(stat.substr(close + 2));
+        char state = 0;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == parent && state != 'Z') {
+            out.push_back(std::stoi(name));
+        }
+    }
+    return out;
+}
+
+bool processExists(pid_t pid) {
+    std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    if (stat.empty()) {
+        return false;
+    }
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+PredictdService::PredictdService(const Options& options) : dir_(makeTempDir()) {
+    const std::string src = sourceDir();
+    std::vector<std::string> argv = {PREDICTD_BINARY};
+    if (!options.ini_text.empty()) {
+        std::ofstream(iniPath()) << options.ini_text;
+        argv.insert(argv.end(), {"--config", iniPath()});
+    }
+    argv.insert(argv.end(), {"--listen", "unix:" + socketPath(), "--socket-mode", "0666",
+                             "--workers", std::to_string(options.workers)});
+    if (options.ini_text.empty() || !options.model.empty()) {
+        argv.insert(argv.end(), {"--model", options.model.empty() ? src + "/model/mnist-cnn.onnx"
+                                                                  : options.model});
+    }
+    argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+    predictd_storage_.emplace(argv, dir_ + "/predictd.log");
+    predictd_ = &*predictd_storage_;
+
+    if (options.with_nginx) {
+        port_ = freeTcpPort();
+        std::string conf = readFile(src + "/nginx/predictd-dev.conf.in");
+        auto replace = [&conf](const std::string& from, const std::string& to) {
+            for (auto pos = conf.find(from); pos != std::string::npos; pos = conf.find(from)) {
+                conf.replace(pos, from.size(), to);
+            }
+        };
+        replace("@PREFIX@", dir_);
+        replace("@LISTEN@", "127.0.0.1:" + std::to_string(port_));
+        replace("@SOCKET@", socketPath());
+        replace("@SOURCE_DIR@", src);
+        replace("worker_processes auto;", "worker_processes 1;");
+        std::ofstream(dir_ + "/nginx.conf") << conf;
+        nginx_storage_.emplace(std::vector<std::string>{"/usr/sbin/nginx", "-e", "stderr", "-p",
+                                                        dir_, "-c", dir_ + "/nginx.conf"},
+                               dir_ + "/nginx.log");
+    }
+}
+
+PredictdService::~PredictdService() {
+    if (predictd_ != nullptr && predictd_->running()) {
+        predictd_->signal(SIGTERM);
+        predictd_->waitExit(std::chrono::seconds(10));
+    }
+    nginx_storage_.reset();
+    predictd_storage_.reset();
+    if (std::getenv("PREDICTD_KEEP_TEST_DIRS") == nullptr) {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+}
+
+bool PredictdService::waitReady(std::chrono::milliseconds timeout) {
+    return eventually([this] { return port_ != 0 && get("/ready").status == 200; }, timeout);
+}
+
+}  // namespace predictd::testing

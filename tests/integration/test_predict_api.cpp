@@ -1,0 +1,222 @@
+// test_predict_api.cpp — the HTTP API through real NGINX and the real supervisor.
+#include <gtest/gtest.h>
+#include <json/json.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <fstream>
+#include <memory>
+
+#include "service_harness.hpp"
+
+namespace predictd::testing {
+namespace {
+
+Json::Value parse(const std::string& text) {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::istringstream in(text);
+    EXPECT_TRUE(Json::parseFromStream(b, in, &v, &errs)) << text;
+    return v;
+}
+
+class PredictApi : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        service_ = std::make_unique<PredictdService>();
+        ASSERT_TRUE(service_->waitReady()) << service_->predictdLog();
+    }
+    static void TearDownTestSuite() { service_.reset(); }
+
+    // A good request that must still be answered correctly after any bad one.
+    static void expectGoodAnswer() {
+        HttpResult r = service_->post("/predict", predictBody(samplePng(3)));
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(parse(r.body)["prediction"].asInt(), 3);
+    }
+
+    static std::unique_ptr<PredictdService> service_;
+};
+std::unique_ptr<PredictdService> PredictApi::service_;
+
+TEST_F(PredictApi, HealthAndReady) {
+    HttpResult h = service_->get("/health");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(parse(h.body)["status"].asString(), "ok");
+    HttpResult r = service_->get("/ready");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(parse(r.body)["status"].asString(), "ready");
+    EXPECT_EQ(parse(r.body)["model"].asString(), "mnist-cnn.onnx");
+    EXPECT_EQ(h.headers["content-type"], "application/json");
+    EXPECT_EQ(h.headers.count("server") ? h.headers["server"] : "", "nginx");  // no version
+}
+
+TEST_F(PredictApi, PredictsEverySampleDigit) {
+    for (int digit = 0; digit <= 9; ++digit) {
+        HttpResult r = service_->post("/predict", predictBody(samplePng(digit)));
+        ASSERT_EQ(r.status, 200) << r.body;
+        Json::Value v = parse(r.body);
+        EXPECT_EQ(v["prediction"].asInt(), digit);
+        EXPECT_GT(v["confidence"].asDouble(), 0.9);
+        ASSERT_EQ(v["probabilities"].size(), 10u);
+        double sum = 0;
+        for (const auto& p : v["probabilities"]) {
+            sum += p.asDouble();
+        }
+        EXPECT_NEAR(sum, 1.0, 0.01);
+        EXPECT_DOUBLE_EQ(v["probabilities"][digit].asDouble(), v["confidence"].asDouble());
+    }
+}
+
+TEST_F(PredictApi, BatchAnswersInOrder) {
+    std::string body = R"({"images": [)";
+    for (int digit = 0; digit <= 9; ++digit) {
+        body += (digit ? ",\"" : "\"") + base64(samplePng(digit)) + "\"";
+    }
+    body += "]}";
+    HttpResult r = service_->post("/predict", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    Json::Value v = parse(r.body);
+    ASSERT_EQ(v["predictions"].size(), 10u);
+    for (int digit = 0; digit <= 9; ++digit) {
+        EXPECT_EQ(v["predictions"][digit]["prediction"].asInt(), digit);
+    }
+}
+
+// The 1 000 held-out digits, one request each, through NGINX: accuracy floor 98.5 %. The same
+// digits in batches of 50 must give exactly the same labels.
+TEST_F(PredictApi, HeldOutAccuracyThroughNginx) {
+    std::string data = readFile(sourceDir() + "/tests/data/heldout-1000.bin");
+    ASSERT_EQ(data.size(), 785'000u);
+    int correct = 0;
+    std::vector<int> single;
+    std::vector<std::string> encoded;
+    for (std::size_t i = 0; i < 1000; ++i) {
+        const int label = static_cast<unsigned char>(data[i * 785]);
+        cv::Mat img(28, 28, CV_8UC1, data.data() + i * 785 + 1);
+        std::vector<uchar> png;
+        ASSERT_TRUE(cv::imencode(".png", img, png));
+        encoded.push_back(base64(std::string(png.begin(), png.end())));
+        HttpResult r = service_->post("/predict", R"({"image":")" + encoded.back() + "\"}");
+        ASSERT_EQ(r.status, 200) << r.body;
+        single.push_back(parse(r.body)["prediction"].asInt());
+        correct += single.back() == label ? 1 : 0;
+    }
+    const double accuracy = correct / 1000.0;
+    RecordProperty("heldout_accuracy", std::to_string(accuracy));
+    std::printf("held-out accuracy through NGINX: %d / 1000 = %.1f %%\n", correct, accuracy * 100);
+    EXPECT_GE(accuracy, 0.985);
+
+    for (std::size_t start = 0; start < 1000; start += 50) {
+        std::string body = R"({"images":[)";
+        for (std::size_t i = start; i < start + 50; ++i) {
+            body += (i > start ? ",\"" : "\"") + encoded[i] + "\"";
+        }
+        body += "]}";
+        HttpResult r = service_->post("/predict", body);
+        ASSERT_EQ(r.status, 200) << r.body;
+        Json::Value v = parse(r.body);
+        ASSERT_EQ(v["predictions"].size(), 50u);
+        for (std::size_t i = 0; i < 50; ++i) {
+            EXPECT_EQ(v["predictions"][static_cast<int>(i)]["prediction"].asInt(),
+                      single[start + i])
+                << "digit " << start + i;
+        }
+    }
+}
+
+struct BadInput {
+    const char* name;
+    std::string method;
+    std::string path;
+    std::string body;
+    std::string content_type;
+    int status;
+    std::string code;
+};
+
+TEST_F(PredictApi, EveryBadInputGetsItsJsonErrorAndTheNextRequestIsFine) {
+    const std::string png = samplePng(5);
+    std::string huge_header_png = png;  // IHDR claims 60000 x 60000
+    const unsigned char dims[8] = {0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60};
+    huge_header_png.replace(16, 8, reinterpret_cast<const char*>(dims), 8);
+    std::string many = R"({"images":[)";
+    for (int i = 0; i < 65; ++i) {
+        many += (i ? ",\"" : "\"") + base64(png) + "\"";
+    }
+    many += "]}";
+    const std::string good = base64(png);
+    const std::vector<BadInput> cases = {
+        {"malformed json", "POST", "/predict", "{\"image\": ", "application/json", 400,
+         "invalid_json"},
+        {"not an object", "POST", "/predict", "[1,2]", "application/json", 400, "invalid_json"},
+        {"empty body", "POST", "/predict", "", "application/json", 400, "invalid_json"},
+        {"missing field", "POST", "/predict", R"({"img": "x"})", "application/json", 400,
+         "missing_field"},
+        {"mistyped field", "POST", "/predict", R"({"image": 42})", "application/json", 400,
+         "wrong_type"},
+        {"mistyped batch", "POST", "/predict", R"({"images": "abc"})", "application/json", 400,
+         "wrong_type"},
+        {"bad base64", "POST", "/predict", R"({"image": "@@@not base64@@@"})", "application/json",
+         400, "invalid_base64"},
+        {"not an image", "POST", "/predict", predictBody("hello, this is not an image"),
+         "application/json", 400, "undecodable_image"},
+        {"truncated png", "POST", "/predict", predictBody(png.substr(0, 60)), "application/json",
+         400, "undecodable_image"},
+        {"image too large", "POST", "/predict", predictBody(huge_header_png), "application/json",
+         413, "image_too_large"},
+        {"batch too large", "POST", "/predict", many, "application/json", 413, "batch_too_large"},
+        {"empty batch", "POST", "/predict", R"({"images": []})", "application/json", 400,
+         "empty_batch"},
+        {"bad member", "POST", "/predict",
+         R"({"images": [")" + good + R"(", ")" + good + R"(", 7]})", "application/json", 400,
+         "wrong_type"},
+        {"wrong content type", "POST", "/predict", predictBody(png), "text/plain", 415,
+         "unsupported_media_type"},
+        {"wrong method", "GET", "/predict", "", "", 405, "method_not_allowed"},
+        {"unknown path", "GET", "/nope", "", "", 404, "not_found"},
+        {"post to health", "POST", "/health", "{}", "application/json", 405, "method_not_allowed"},
+    };
+    for (const BadInput& c : cases) {
+        SCOPED_TRACE(c.name);
+        HttpResult r = httpRequest(service_->port(), c.method, c.path, c.body, c.content_type);
+        EXPECT_EQ(r.status, c.status) << r.body;
+        Json::Value v = parse(r.body);
+        EXPECT_EQ(v["error"]["code"].asString(), c.code) << r.body;
+        EXPECT_FALSE(v["error"]["message"].asString().empty());
+        if (std::string(c.name) == "bad member") {
+            EXPECT_NE(v["error"]["message"].asString().find("images[2]"), std::string::npos);
+        }
+        if (c.status == 405) {
+            EXPECT_FALSE(r.headers["allow"].empty());
+        }
+        expectGoodAnswer();
+    }
+}
+
+TEST_F(PredictApi, NginxRefusesOversizedBodyWithJson) {
+    std::string body = R"({"image": ")" + std::string(9 << 20, 'A') + "\"}";
+    HttpResult r = service_->post("/predict", body);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "payload_too_large");
+    expectGoodAnswer();
+}
+
+TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {
+    // The worker's limit is independent of NGINX's: start one with a 64 KiB limit.
+    PredictdService::Options options;
+    options.workers = 1;
+    options.extra_args = {"--max-body-bytes", "65536"};
+    PredictdService small(options);
+    ASSERT_TRUE(small.waitReady()) << small.predictdLog();
+    HttpResult r = small.post("/predict", R"({"image": ")" + std::string(100'000, 'A') + "\"}");
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "payload_too_large");
+    HttpResult ok = small.post("/predict", predictBody(samplePng(8)));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(parse(ok.body)["prediction"].asInt(), 8);
+}
+
+}  // namespace
+}  // namespace predictd::testing
