@@ -9,7 +9,6 @@
 #include <Poco/Base64Decoder.h>
 
 #include <cctype>
-#include <cstdio>
 #include <exception>
 #include <iterator>
 #include <sstream>
@@ -33,13 +32,11 @@ bool isStandardSymbol(char c) {
 // A printable rendering of an offending byte: never copy raw non-ASCII input into a message.
 std::string describeChar(char c) {
     const auto u = static_cast<unsigned char>(c);
-    char buf[16];
     if (u >= 0x21 && u < 0x7f) {
-        std::snprintf(buf, sizeof buf, "'%c'", c);
-    } else {
-        std::snprintf(buf, sizeof buf, "0x%02X", u);
+        return std::string{'\'', c, '\''};
     }
-    return buf;
+    constexpr std::string_view kHex = "0123456789ABCDEF";
+    return std::string{'0', 'x', kHex[u >> 4], kHex[u & 0xF]};
 }
 
 bool startsWithNoCase(std::string_view s, std::string_view prefix) {
@@ -60,56 +57,75 @@ bool endsWithNoCase(std::string_view s, std::string_view suffix) {
            startsWithNoCase(s.substr(s.size() - suffix.size()), suffix);
 }
 
-}  // namespace
-
-Result<std::string> decodeBase64(std::string_view text) {
-    // 1. Optional data URL prefix: data:[<mime>][;params];base64,<payload>
-    std::size_t start = 0;
-    std::size_t firstNonSpace = 0;
-    while (firstNonSpace < text.size() && isBase64Space(text[firstNonSpace])) {
-        ++firstNonSpace;
+// Offset where the base64 payload starts: 0, or just after the ',' of a leading
+// `data:[<mime>][;params];base64,` prefix.
+Result<std::size_t> payloadStart(std::string_view text) {
+    std::size_t first = 0;
+    while (first < text.size() && isBase64Space(text[first])) {
+        ++first;
     }
-    if (startsWithNoCase(text.substr(firstNonSpace), "data:")) {
-        const std::size_t comma = text.find(',', firstNonSpace);
-        if (comma == std::string_view::npos) {
-            return invalidBase64("data: URL without a ',' before the payload");
-        }
-        if (!endsWithNoCase(text.substr(firstNonSpace, comma - firstNonSpace), ";base64")) {
-            return invalidBase64("data: URL is not base64-encoded (no ';base64' before ',')");
-        }
-        start = comma + 1;
+    if (!startsWithNoCase(text.substr(first), "data:")) {
+        return std::size_t{0};
     }
+    const std::size_t comma = text.find(',', first);
+    if (comma == std::string_view::npos) {
+        return invalidBase64("data: URL without a ',' before the payload");
+    }
+    if (!endsWithNoCase(text.substr(first, comma - first), ";base64")) {
+        return invalidBase64("data: URL is not base64-encoded (no ';base64' before ',')");
+    }
+    return comma + 1;
+}
 
-    // 2. Validate and normalise to the standard alphabet without whitespace.
-    std::string normal;
-    normal.reserve(text.size() - start);
-    std::size_t padding = 0;
+struct Normalised {
+    std::string symbols;      // standard alphabet, no whitespace, no padding
+    std::size_t padding = 0;  // number of '=' seen at the end
+};
+
+// Drops whitespace, maps the URL-safe alphabet to the standard one and checks every character,
+// reporting offsets relative to the whole text.
+Result<Normalised> normalise(std::string_view text, std::size_t start) {
+    Normalised out;
+    out.symbols.reserve(text.size() - start);
     for (std::size_t i = start; i < text.size(); ++i) {
         const char c = text[i];
         if (isBase64Space(c)) {
             continue;
         }
         if (c == '=') {
-            ++padding;
-            if (padding > 2) {
+            if (++out.padding > 2) {
                 return invalidBase64("too much '=' padding at offset " + std::to_string(i));
             }
             continue;
         }
-        if (padding > 0) {
+        if (out.padding > 0) {
             return invalidBase64("data after '=' padding at offset " + std::to_string(i));
         }
         if (isStandardSymbol(c)) {
-            normal.push_back(c);
-        } else if (c == '-') {
-            normal.push_back('+');
-        } else if (c == '_') {
-            normal.push_back('/');
+            out.symbols.push_back(c);
+        } else if (c == '-' || c == '_') {
+            out.symbols.push_back(c == '-' ? '+' : '/');
         } else {
             return invalidBase64("illegal character " + describeChar(c) + " at offset " +
                                  std::to_string(i));
         }
     }
+    return out;
+}
+
+}  // namespace
+
+Result<std::string> decodeBase64(std::string_view text) {
+    const auto start = payloadStart(text);
+    if (!start.ok()) {
+        return start.error();
+    }
+    auto normalised = normalise(text, start.value());
+    if (!normalised.ok()) {
+        return normalised.error();
+    }
+    std::string normal = std::move(normalised.value().symbols);
+    const std::size_t padding = normalised.value().padding;
 
     // 3. Length: 4k+1 symbols can never be valid; explicit padding must complete a quantum.
     const std::size_t rem = normal.size() % 4;

@@ -62,8 +62,12 @@ DigitModel::DigitModel(cv::dnn::Net net, std::string path)
 
 Result<DigitModel> DigitModel::load(const std::string& onnx_path) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(onnx_path, ec)) {
-        return loadFailed(onnx_path, ec ? ec.message() : "no such file");
+    const auto status = std::filesystem::status(onnx_path, ec);
+    if (!std::filesystem::exists(status)) {
+        return loadFailed(onnx_path, "no such file");
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        return loadFailed(onnx_path, "not a regular file");
     }
     cv::dnn::Net net;
     try {

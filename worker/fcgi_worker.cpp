@@ -256,7 +256,7 @@ int runWorker(const WorkerContext& ctx) {
         cv::setNumThreads(ctx.config->threads_per_worker);
         Result<DigitModel> model = DigitModel::load(ctx.config->model_path);
         if (!model) {
-            log.error("cannot load model: " + model.error().message);
+            log.error(model.error().message);
             return kWorkerExitBootFailure;
         }
         RequestHandler handler(model.value(), ctx.config->limits);

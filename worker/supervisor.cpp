@@ -102,7 +102,12 @@ int Supervisor::run() {
                          ")");
     for (;;) {
         manageWorkers();
-        waitForEvent(stopping_ ? 100 : 1000);
+        int timeout_ms = stopping_ ? 100 : 1000;
+        const std::int64_t until_spawn = next_spawn_ms_ - monotonicMs();
+        if (!stopping_ && until_spawn > 0) {  // wake when a backed-off spawn is due
+            timeout_ms = static_cast<int>(std::min<std::int64_t>(until_spawn, timeout_ms));
+        }
+        waitForEvent(timeout_ms);
         std::vector<int> signals;
         signals.swap(pending_signals_);
         for (int sig : signals) {
