@@ -1,0 +1,97 @@
+// test_deployment_files.cpp — the shipped systemd unit and NGINX site config are valid.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "service_harness.hpp"
+
+namespace predictd::testing {
+namespace {
+
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+
+CommandResult run(const std::string& command) {
+    CommandResult r;
+    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+    if (p == nullptr) {
+        return r;
+    }
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) {
+        r.output.append(buf, n);
+    }
+    r.status = ::pclose(p);
+    return r;
+}
+
+// The unit as shipped, with ExecStart pointing at the binary just built (verify checks that the
+// executable exists).
+std::string unitForThisBuild(const std::string& dir) {
+    std::string unit = readFile(sourceDir() + "/systemd/predictd.service");
+    const std::string installed = "/usr/sbin/predictd";
+    auto pos = unit.find("ExecStart=" + installed);
+    EXPECT_NE(pos, std::string::npos);
+    unit.replace(pos + 10, installed.size(), PREDICTD_BINARY);
+    std::string path = dir + "/predictd.service";
+    std::ofstream(path) << unit;
+    return path;
+}
+
+TEST(DeploymentFiles, SystemdUnitVerifies) {
+    std::string dir = makeTempDir();
+    std::string unit = unitForThisBuild(dir);
+    CommandResult r = run("systemd-analyze verify " + unit);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("predictd.service:"), std::string::npos) << r.output;
+    std::filesystem::remove_all(dir);
+}
+
+TEST(DeploymentFiles, SystemdUnitIsHardened) {
+    std::string dir = makeTempDir();
+    std::string unit = unitForThisBuild(dir);
+    CommandResult r = run("systemd-analyze security --offline=true " + unit);
+    auto pos = r.output.find("Overall exposure level for predictd.service: ");
+    ASSERT_NE(pos, std::string::npos) << r.output;
+    double exposure = std::stod(r.output.substr(pos + 45));
+    RecordProperty("exposure", std::to_string(exposure));
+    EXPECT_LE(exposure, 2.0) << r.output;
+    std::filesystem::remove_all(dir);
+}
+
+TEST(DeploymentFiles, ProductionNginxSiteParses) {
+    // nginx -t on a minimal main config that includes the shipped site the way Debian does,
+    // with the snippet path rewritten to the repository.
+    std::string dir = makeTempDir();
+    std::string site = readFile(sourceDir() + "/nginx/predictd.conf");
+    const std::string snippet = "/etc/nginx/snippets/predictd-locations.conf";
+    site.replace(site.find(snippet), snippet.size(),
+                 sourceDir() + "/nginx/predictd-locations.conf");
+    for (const std::string log :
+         {"/var/log/nginx/predictd.access.log", "/var/log/nginx/predictd.error.log"}) {
+        site.replace(site.find(log), log.size(), dir + "/" + log.substr(16));
+    }
+    const std::string port80 = "listen 80;";
+    site.replace(site.find(port80), port80.size(),
+                 "listen 127.0.0.1:" + std::to_string(freeTcpPort()) + ";");
+    const std::string v6 = "listen [::]:80;";
+    site.replace(site.find(v6), v6.size(), "");
+    std::ofstream(dir + "/site.conf") << site;
+    std::ofstream(dir + "/nginx.conf")
+        << "pid " << dir << "/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n"
+        << "client_body_temp_path " << dir << "/cb;\nfastcgi_temp_path " << dir << "/fc;\n"
+        << "proxy_temp_path " << dir << "/px;\nuwsgi_temp_path " << dir << "/uw;\n"
+        << "scgi_temp_path " << dir << "/sc;\ninclude " << dir << "/site.conf;\n}\n";
+    CommandResult r = run("/usr/sbin/nginx -t -p " + dir + " -c " + dir + "/nginx.conf");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("test is successful"), std::string::npos) << r.output;
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace predictd::testing
