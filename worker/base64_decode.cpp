@@ -113,9 +113,7 @@ Result<Normalised> normalise(std::string_view text, std::size_t start) {
     return out;
 }
 
-}  // namespace
-
-Result<std::string> decodeBase64(std::string_view text) {
+Result<std::string> decodeUnchecked(std::string_view text) {
     const auto start = payloadStart(text);
     if (!start.ok()) {
         return start.error();
@@ -127,7 +125,7 @@ Result<std::string> decodeBase64(std::string_view text) {
     std::string normal = std::move(normalised.value().symbols);
     const std::size_t padding = normalised.value().padding;
 
-    // 3. Length: 4k+1 symbols can never be valid; explicit padding must complete a quantum.
+    // Length: 4k+1 symbols can never be valid; explicit padding must complete a quantum.
     const std::size_t rem = normal.size() % 4;
     if (rem == 1) {
         return invalidBase64("bad length: " + std::to_string(normal.size()) +
@@ -144,7 +142,7 @@ Result<std::string> decodeBase64(std::string_view text) {
         normal.append(4 - rem, '=');
     }
 
-    // 4. Decode.
+    // Decode.
     std::string bytes;
     try {
         std::istringstream in(normal);
@@ -161,6 +159,17 @@ Result<std::string> decodeBase64(std::string_view text) {
         return invalidBase64("empty image");
     }
     return bytes;
+}
+
+}  // namespace
+
+Result<std::string> decodeBase64(std::string_view text) {
+    // The stages below only throw on allocation failure; keep even that from escaping.
+    try {
+        return decodeUnchecked(text);
+    } catch (const std::exception& e) {
+        return invalidBase64(std::string("cannot decode: ") + e.what());
+    }
 }
 
 }  // namespace predictd

@@ -37,7 +37,7 @@ class DigitModel {
     [[nodiscard]] const std::string& path() const { return path_; }
 
   private:
-    DigitModel(cv::dnn::Net net, std::string path);
+    DigitModel(const cv::dnn::Net& net, std::string path);
 
     cv::dnn::Net net_;
     std::string path_;

@@ -44,9 +44,7 @@ std::string oneLine(const std::string& text) {
     return out;
 }
 
-}  // namespace
-
-Result<PredictRequest> parsePredictRequest(std::string_view body, const RequestLimits& limits) {
+Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits& limits) {
     Json::Value root;
     try {
         const std::unique_ptr<Json::CharReader> reader(strictReaderBuilder().newCharReader());
@@ -104,6 +102,16 @@ Result<PredictRequest> parsePredictRequest(std::string_view body, const RequestL
         request.images.push_back(images[i].asString());
     }
     return request;
+}
+
+}  // namespace
+
+Result<PredictRequest> parsePredictRequest(std::string_view body, const RequestLimits& limits) {
+    try {
+        return parseUnchecked(body, limits);
+    } catch (const std::exception& e) {
+        return badRequest("invalid_json", std::string("cannot parse request body: ") + e.what());
+    }
 }
 
 }  // namespace predictd
