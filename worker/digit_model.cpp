@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -44,8 +45,7 @@ Result<cv::Mat> forward(cv::dnn::Net& net, const cv::Mat& blob) {
         net.setInput(blob, kInputName);
         cv::Mat out = net.forward(kOutputName);
         const int n = blob.size[0];
-        if (out.dims != 2 || out.size[0] != n || out.size[1] != kClasses ||
-            out.type() != CV_32F) {
+        if (out.dims != 2 || out.size[0] != n || out.size[1] != kClasses || out.type() != CV_32F) {
             return inferenceFailed("output '" + std::string(kOutputName) + "' has shape " +
                                    shapeOf(out) + ", expected [" + std::to_string(n) + "," +
                                    std::to_string(kClasses) + "] float32");
@@ -115,9 +115,11 @@ Result<DigitModel> DigitModel::load(const std::string& onnx_path) {
             return net.error();
         }
         // Warm-up and contract check: a blank digit must give a [1,10] output.
-        const auto out = forward(net.value(), makeBlob({cv::Mat::zeros(kDigitSide, kDigitSide,
-                                                                       CV_32FC1)})
-                                                  .value());
+        const auto blank = makeBlob({cv::Mat(kDigitSide, kDigitSide, CV_32FC1, cv::Scalar(0))});
+        if (!blank.ok()) {
+            return loadFailed(onnx_path, blank.error().message);
+        }
+        const auto out = forward(net.value(), blank.value());
         if (!out.ok()) {
             return loadFailed(onnx_path, "warm-up forward pass failed: " + out.error().message);
         }
@@ -149,8 +151,8 @@ Result<std::vector<Prediction>> DigitModel::predict(const std::vector<cv::Mat>& 
             const auto* row = probs.ptr<float>(i);
             Prediction p;
             std::copy(row, row + kClasses, p.probabilities.begin());
-            const auto* best = std::max_element(p.probabilities.begin(), p.probabilities.end());
-            p.label = static_cast<int>(best - p.probabilities.begin());
+            const auto best = std::max_element(p.probabilities.begin(), p.probabilities.end());
+            p.label = static_cast<int>(std::distance(p.probabilities.begin(), best));
             p.confidence = *best;
             predictions.push_back(p);
         }

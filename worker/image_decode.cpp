@@ -37,9 +37,7 @@ bool exceeds(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
     return width == 0 || height == 0 || width * height > limit;
 }
 
-}  // namespace
-
-Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits) {
+Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& limits) {
     const auto header = readImageHeader(bytes);
     if (!header) {
         return undecodable("not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
@@ -74,6 +72,16 @@ Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits)
         return tooLarge(cols, rows, limits.max_image_pixels);
     }
     return image;
+}
+
+}  // namespace
+
+Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits) {
+    try {
+        return decodeUnchecked(bytes, limits);
+    } catch (const std::exception& e) {
+        return undecodable(std::string("could not decode image: ") + e.what());
+    }
 }
 
 }  // namespace predictd

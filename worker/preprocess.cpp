@@ -87,14 +87,14 @@ cv::Mat toGray(const cv::Mat& floats) {
 }  // namespace
 
 Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
-    if (image.empty() || image.rows <= 0 || image.cols <= 0 || image.dims != 2) {
-        return unusable("image has no pixels");
-    }
-    const int channels = image.channels();
-    if (channels != 1 && channels != 3 && channels != 4) {
-        return unusable("unsupported image with " + std::to_string(channels) + " channels");
-    }
     try {
+        if (image.empty() || image.rows <= 0 || image.cols <= 0 || image.dims != 2) {
+            return unusable("image has no pixels");
+        }
+        const int channels = image.channels();
+        if (channels != 1 && channels != 3 && channels != 4) {
+            return unusable("unsupported image with " + std::to_string(channels) + " channels");
+        }
         // 1. Depth → float [0,1].
         cv::Mat floats;
         switch (image.depth()) {

@@ -67,7 +67,15 @@ ApiError inBatch(ApiError error, std::size_t index, bool batch) {
 }  // namespace
 
 RequestHandler::RequestHandler(DigitModel& model, RequestLimits limits)
-    : model_(model), limits_(limits) {}
+    : model_(model), limits_(limits) {
+    // The model never changes under a handler, so /ready's body is rendered once.
+    Json::Value v(Json::objectValue);
+    v["status"] = "ready";
+    v["model"] = std::filesystem::path(model_.path()).filename().string();
+    Json::StreamWriterBuilder builder;
+    builder.settings_["indentation"] = "";
+    readyBody_ = Json::writeString(builder, v);
+}
 
 HttpResponse RequestHandler::errorResponse(const ApiError& error) {
     try {
@@ -101,12 +109,7 @@ HttpResponse RequestHandler::handle(const HttpRequest& req) {
 }
 
 HttpResponse RequestHandler::ready() const {
-    Json::Value v(Json::objectValue);
-    v["status"] = "ready";
-    v["model"] = std::filesystem::path(model_.path()).filename().string();
-    Json::StreamWriterBuilder builder;
-    builder.settings_["indentation"] = "";
-    return jsonResponse(200, Json::writeString(builder, v));
+    return jsonResponse(200, readyBody_);
 }
 
 HttpResponse RequestHandler::predict(const HttpRequest& req) {

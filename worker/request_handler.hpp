@@ -6,6 +6,8 @@
 // rendered here, once. Knows nothing of FastCGI or sockets; never throws.
 #pragma once
 
+#include <string>
+
 #include "api_error.hpp"
 #include "digit_model.hpp"
 #include "http_types.hpp"
@@ -30,6 +32,7 @@ class RequestHandler {
 
     DigitModel& model_;
     RequestLimits limits_;
+    std::string readyBody_;  // {"status":"ready","model":"<file name>"}
 };
 
 }  // namespace predictd

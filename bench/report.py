@@ -1,0 +1,312 @@
+"""Turning raw measurements into the report: medians over rounds, ratios, Markdown, JSON, PNG.
+
+Owns: the summary of one model's rounds (median per stack and load level), the four goal
+ratios, the Markdown tables (the seed's Locust table, wrk saturation table, resources), and
+the chart. Does not measure anything.
+"""
+
+import json
+import statistics
+
+GOALS = {  # ratio -> (comparison, goal)
+    "throughput_vs_best_peer_c64": (">=", 2.0),
+    "p99_vs_best_peer_c64": ("<=", 0.1),
+    "throughput_vs_batch1_ceiling_c64": (">=", 1.0),
+    "pss_vs_best_peer": ("<=", 0.25),
+}
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarise(model_result, stacks, levels):
+    """Per stack: medians over the rounds of every figure. -> {stack: summary}"""
+    out = {}
+    for name in stacks:
+        turns = [t for t in model_result["rounds"] if t["stack"] == name]
+        ok = [t for t in turns if not t.get("error")]
+        s = {"config": turns[0]["config"] if turns else None, "rounds": len(turns),
+             "rounds_ok": len(ok), "errors": [t["error"] for t in turns if t.get("error")],
+             "after_load_errors": [t["after_load_error"] for t in ok if t.get("after_load_error")],
+             "load_errors": [e for t in ok for e in t.get("load_errors", [])],
+             "cold_start_s": med([t.get("cold_start_s") for t in ok]), "wrk": {}}
+        for c in levels:
+            runs = [t["wrk"][str(c)] for t in ok if str(c) in t["wrk"]]
+            if not runs:
+                continue
+            s["wrk"][str(c)] = {
+                "rps": med([r["rps"] for r in runs]),
+                "rps_min": min(r["rps"] for r in runs), "rps_max": max(r["rps"] for r in runs),
+                "latency_ms": {k: med([r["latency_ms"][k] for r in runs])
+                               for k in ("min", "mean", "p50", "p90", "p95", "p99", "p999", "max")},
+                "requests": sum(r["requests"] for r in runs),
+                "failures": sum(r["failures"] for r in runs),
+                "non_2xx": sum(r["non_2xx"] for r in runs),
+                "timeouts": sum(r["timeouts"] for r in runs),
+                "socket_errors": sum(r["socket_errors"] for r in runs),
+                "cpu_s_per_1k": med([r.get("cpu_s_per_1k") for r in runs]),
+                "cpu_util": med([r.get("cpu_util") for r in runs]),
+            }
+        locs = [t["locust"] for t in ok if t.get("locust")]
+        if locs:
+            s["locust"] = {
+                "requests": med([r["requests"] for r in locs]),
+                "failures": med([r["failures"] for r in locs]),
+                "failures_total": sum(r["failures"] for r in locs),
+                "rps": med([r["rps"] for r in locs]),
+                "latency_ms": {k: med([r["latency_ms"][k] for r in locs])
+                               for k in ("min", "mean", "p50", "p95", "p99", "max")},
+                "cpu_s_per_1k": med([r.get("cpu_s_per_1k") for r in locs]),
+            }
+        pss = [t["pss"] for t in ok if t.get("pss")]
+        if pss:
+            s["pss_mib"] = {"total": med([(p["app_kib"] + p["nginx_kib"]) / 1024 for p in pss]),
+                            "app": med([p["app_kib"] / 1024 for p in pss]),
+                            "nginx": med([p["nginx_kib"] / 1024 for p in pss]),
+                            "processes": pss[-1]["app_processes"] + pss[-1]["nginx_processes"]}
+        out[name] = s
+    return out
+
+
+def main_ceiling(ceiling):
+    """The ceiling the ratios use: cv2.dnn from C++ (predictd's view) if measured, else from
+    Python. -> {"<procs>": {...}} or None"""
+    ceiling = ceiling or {}
+    return ceiling.get("opencv-cpp") or ceiling.get("opencv")
+
+
+def ratios(summary, ceiling, level="64"):
+    """The issue's four ratios for one model, from this run's medians."""
+    pd = summary.get("predictd")
+    peers = {n: s for n, s in summary.items() if n != "predictd" and level in s.get("wrk", {})}
+    if not pd or level not in pd.get("wrk", {}) or not peers:
+        return {}
+    best = max(peers, key=lambda n: peers[n]["wrk"][level]["rps"])
+    pw, bw = pd["wrk"][level], peers[best]["wrk"][level]
+    r = {"best_peer": best,
+         "throughput_vs_best_peer_c64": pw["rps"] / bw["rps"],
+         "p99_vs_best_peer_c64": pw["latency_ms"]["p99"] / bw["latency_ms"]["p99"]}
+    cv = main_ceiling(ceiling)
+    if cv:
+        top = cv[max(cv, key=int)]
+        r["ceiling_batch1_ips"] = top["batch1_ips"]
+        r["throughput_vs_batch1_ceiling_c64"] = pw["rps"] / top["batch1_ips"]
+        r["throughput_vs_best_batch_ceiling_c64"] = pw["rps"] / top["best_ips"]
+    if pd.get("pss_mib") and peers[best].get("pss_mib"):
+        r["pss_vs_best_peer"] = pd["pss_mib"]["total"] / peers[best]["pss_mib"]["total"]
+        r["pss_app_only_vs_best_peer"] = pd["pss_mib"]["app"] / peers[best]["pss_mib"]["app"]
+        lightest = min((s for s in peers.values() if s.get("pss_mib")),
+                       key=lambda s: s["pss_mib"]["total"])
+        r["pss_vs_lightest_peer"] = pd["pss_mib"]["total"] / lightest["pss_mib"]["total"]
+    return r
+
+
+def verdict(key, value):
+    op, goal = GOALS[key]
+    met = value >= goal if op == ">=" else value <= goal
+    return f"{'met' if met else 'MISSED'} (goal {op} {goal:g})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------------------------
+
+def _f(v, nd=1):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and nd == 0:
+        return f"{v:.0f}"
+    return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+
+def _row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def stack_label(name, s):
+    cfg = s.get("config")
+    return f"{name} ({cfg[0]} ×{cfg[1]})" if cfg else name
+
+
+def model_markdown(model_name, mres, summary, levels, rat):
+    L = [f"### Model `{model_name}` ({mres['model_file']}, "
+         f"{mres.get('macs') or '?'} MACs/image)", ""]
+    loc = [n for n, s in summary.items() if s.get("locust")]
+    if loc:
+        any_s = summary[loc[0]]["locust"]
+        meta = mres["locust_params"]
+        L += [f"Locust (the seed's table): {meta['users']} users spawned {meta['spawn_rate']}/s, "
+              f"think time {meta['think'][0]}–{meta['think'][1]} s, {meta['seconds']} s per run "
+              "(ramp included), median of rounds; times in ms.", "",
+              _row(["Stack", "# reqs", "# fails", "Min", "Avg", "Median", "p95", "p99", "Max",
+                    "req/s"]),
+              _row(["---"] + ["---:"] * 9)]
+        for n in loc:
+            s = summary[n]["locust"]
+            lat = s["latency_ms"]
+            L.append(_row([stack_label(n, summary[n]), _f(s["requests"], 0), _f(s["failures"], 0),
+                           _f(lat["min"], 0), _f(lat["mean"], 0), _f(lat["p50"], 0),
+                           _f(lat["p95"], 0), _f(lat["p99"], 0), _f(lat["max"], 0),
+                           _f(s["rps"], 1)]))
+        L.append("")
+        del any_s
+    L += ["wrk (closed loop, 1 thread), median of rounds; latency in ms; failures = non-2xx + "
+          "timeouts + socket errors summed over rounds.", "",
+          _row(["Stack", "conns", "req/s", "(min–max)", "p50", "p90", "p99", "p99.9", "max",
+                "failures", "CPU s/1k req", "CPU busy"]),
+          _row(["---"] + ["---:"] * 11)]
+    for n, s in summary.items():
+        for c in levels:
+            w = s["wrk"].get(str(c))
+            if not w:
+                L.append(_row([stack_label(n, s), str(c)] + ["–"] * 10))
+                continue
+            lat = w["latency_ms"]
+            fails = str(w["failures"]) if not w["failures"] else (
+                f"{w['failures']} ({w['non_2xx']} non-2xx, {w['timeouts']} t/o, "
+                f"{w['socket_errors']} sock)")
+            L.append(_row([stack_label(n, s), str(c), _f(w["rps"], 0),
+                           f"{w['rps_min']:.0f}–{w['rps_max']:.0f}", _f(lat["p50"], 2),
+                           _f(lat["p90"], 2), _f(lat["p99"], 2), _f(lat["p999"], 2),
+                           _f(lat["max"], 1), fails, _f(w["cpu_s_per_1k"], 3),
+                           f"{w['cpu_util']:.0%}" if w.get("cpu_util") is not None else "–"]))
+    L.append("")
+    cv = main_ceiling(mres.get("ceiling"))
+    top = cv.get(max(cv, key=int)) if cv else None
+    L += ["Resources: PSS summed over the stack's processes after the load (NGINX included; "
+          "app alone in brackets); cold start = server process started → first correct "
+          "answer through NGINX; CPU s per 1 000 requests at 64 connections (NGINX + app); "
+          "share of ceiling = req/s at 64 connections ÷ bare cv2.dnn batch-1 throughput "
+          "(from C++ when measured) with one process per core.", "",
+          _row(["Stack", "PSS MiB", "(app)", "processes", "cold start s", "CPU s/1k @c64",
+                "req/s @c64", "share of ceiling"]),
+          _row(["---"] + ["---:"] * 7)]
+    for n, s in summary.items():
+        w = s["wrk"].get("64") or {}
+        p = s.get("pss_mib") or {}
+        share = (w["rps"] / top["batch1_ips"]) if (w and top) else None
+        L.append(_row([stack_label(n, s), _f(p.get("total")), _f(p.get("app")),
+                       _f(p.get("processes")), _f(s.get("cold_start_s"), 2),
+                       _f(w.get("cpu_s_per_1k"), 3), _f(w.get("rps"), 0),
+                       f"{share:.2f}" if share is not None else "–"]))
+    L.append("")
+    if mres.get("ceiling"):
+        L += ["Ceiling (bare in-process inference, one intra-op thread per process, images/s; "
+              "opencv-cpp = bench/ceiling.cpp, opencv = the same from Python, torch = PyTorch "
+              "eager as the flask-torch peer runs it):",
+              "", _row(["Backend", "processes", "batch 1", "best batch", "best"]),
+              _row(["---", "---:", "---:", "---:", "---:"])]
+        for backend, per in mres["ceiling"].items():
+            for n, c in sorted(per.items(), key=lambda kv: int(kv[0])):
+                L.append(_row([backend, n, _f(c["batch1_ips"], 0), str(c["best_batch"]),
+                               _f(c["best_ips"], 0)]))
+        L.append("")
+    if mres.get("sweep"):
+        L += ["Gunicorn configurations tried per peer (wrk, 64 connections, one pass each; "
+              "the best req/s is used above):", "",
+              _row(["Peer", "worker class", "workers", "req/s", "p99 ms", "failures"]),
+              _row(["---", "---", "---:", "---:", "---:", "---:"])]
+        for sw in mres["sweep"]:
+            w = sw.get("wrk") or {}
+            L.append(_row([sw["stack"], sw["config"][0], str(sw["config"][1]),
+                           _f(w.get("rps"), 0) if w else sw.get("error", "–")[:60],
+                           _f((w.get("latency_ms") or {}).get("p99"), 1),
+                           _f(w.get("failures"))]))
+        L.append("")
+    if rat:
+        L += [f"Ratios (predictd vs the best peer at 64 connections, `{rat['best_peer']}`):", ""]
+        names = {"throughput_vs_best_peer_c64": "throughput ÷ best peer",
+                 "p99_vs_best_peer_c64": "p99 ÷ best peer's p99",
+                 "throughput_vs_batch1_ceiling_c64": "throughput ÷ batch-1 ceiling",
+                 "pss_vs_best_peer": "PSS ÷ best peer's PSS"}
+        for k, label in names.items():
+            if k in rat:
+                L.append(f"- {label}: **{rat[k]:.3f}** — {verdict(k, rat[k])}")
+        if "pss_app_only_vs_best_peer" in rat:
+            L.append(f"- (PSS without NGINX: {rat['pss_app_only_vs_best_peer']:.3f}; "
+                     f"vs the lightest peer: {rat['pss_vs_lightest_peer']:.3f}; "
+                     f"throughput ÷ best-batch ceiling: "
+                     f"{rat.get('throughput_vs_best_batch_ceiling_c64', float('nan')):.3f})")
+        L.append("")
+    return "\n".join(L)
+
+
+def markdown(results):
+    m = results["meta"]
+    L = [f"## Benchmark run {m['timestamp']}", "",
+         f"- Command: `{m['command']}`",
+         f"- Machine: {m['machine']}",
+         f"- Load average before / after: {m['loadavg_before']} / {m.get('loadavg_after', '?')}",
+         f"- Versions: {m['versions'].get('nginx')}; {m['versions'].get('gunicorn')}; "
+         f"{m['versions'].get('python')}; {m['versions'].get('locust')}; "
+         f"{m['versions'].get('wrk')}; predictd {m.get('predictd_rev', '?')}",
+         f"- NGINX: {m['nginx_workers']} worker processes, same template for every stack; "
+         "peers via proxy_pass to gunicorn's unix socket with upstream keepalive 32, predictd "
+         "via fastcgi_pass to its unix socket (no keep-alive). Load generators run on the "
+         "same 2 cores as the servers.",
+         f"- Rounds: {m['rounds']} (stacks measured in turn A B C D, repeated); wrk "
+         f"{m['duration']} s per level after a warm-up; {m['elapsed_min']:.1f} min in all.",
+         ""]
+    for model_name, mres in results["models"].items():
+        L.append(model_markdown(model_name, mres, mres["summary"], m["levels"], mres["ratios"]))
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart
+# ---------------------------------------------------------------------------------------------
+
+def chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    models = list(results["models"])
+    levels = results["meta"]["levels"]
+    fig, axes = plt.subplots(len(models), 2, figsize=(13, 4.2 * len(models)), squeeze=False)
+    colors = {"predictd": "#1b9e77", "flask": "#d95f02", "falcon": "#7570b3",
+              "flask-torch": "#e7298a"}
+    for row, model_name in enumerate(models):
+        mres = results["models"][model_name]
+        summary = mres["summary"]
+        names = [n for n in summary if summary[n]["wrk"]]
+        ax = axes[row][0]
+        width = 0.8 / max(1, len(names))
+        for i, n in enumerate(names):
+            xs = [j + i * width for j in range(len(levels))]
+            ys = [(summary[n]["wrk"].get(str(c)) or {}).get("rps", 0) for c in levels]
+            ax.bar(xs, ys, width, label=n, color=colors.get(n))
+        cv = main_ceiling(mres.get("ceiling"))
+        if cv:
+            top = cv[max(cv, key=int)]
+            ax.axhline(top["batch1_ips"], color="k", ls="--", lw=1,
+                       label=f"ceiling, batch 1 ({top['batch1_ips']:.0f}/s)")
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(levels))])
+        ax.set_xticklabels([f"c{c}" for c in levels])
+        ax.set_ylabel("requests/s (wrk, median)")
+        ax.set_title(f"{model_name}: throughput by concurrency")
+        ax.legend(fontsize=8)
+        ax = axes[row][1]
+        pcts = ["p50", "p90", "p99", "p999"]
+        level = "64" if "64" in (summary[names[0]]["wrk"] if names else {}) else str(levels[-1])
+        for i, n in enumerate(names):
+            w = summary[n]["wrk"].get(level)
+            if not w:
+                continue
+            xs = [j + i * width for j in range(len(pcts))]
+            ax.bar(xs, [w["latency_ms"][p] for p in pcts], width, label=n, color=colors.get(n))
+        ax.set_yscale("log")
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(pcts))])
+        ax.set_xticklabels(["p50", "p90", "p99", "p99.9"])
+        ax.set_ylabel("latency ms (log)")
+        ax.set_title(f"{model_name}: latency percentiles at {level} connections")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_json(results, path):
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1, default=str)

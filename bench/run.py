@@ -1,0 +1,419 @@
+#!/usr/bin/python3
+"""predictd side-by-side benchmark: predictd vs Flask, Falcon and Flask+PyTorch, same machine,
+same NGINX, same run. One command runs everything and prints the table; it also writes
+bench/results/<timestamp>.md, .json and .png.
+
+  bench/run --predictd /tmp/build-bench/predictd              # full run (see bench/README.md)
+  bench/run --predictd /tmp/build-bench/predictd --quick      # seconds; what CTest runs
+
+Owns the schedule: per model, the in-process ceiling, the gunicorn configuration sweep of each
+peer, then R rounds in which every stack in turn is started (cold start timed), checked (known
+digits must predict their labels), loaded with wrk at each concurrency and with Locust, and
+stopped. Stacks alternate within each round so drift hits all alike; medians are reported.
+Everything started runs in its own process group and is killed on exit, error or Ctrl-C.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import bodies as bodies_mod  # noqa: E402
+import ceiling  # noqa: E402
+import load  # noqa: E402
+import report  # noqa: E402
+import stacks as stacks_mod  # noqa: E402
+
+MODELS = {"default": "model/mnist-cnn.onnx", "seedlike": "model/mnist-seedlike.onnx"}
+ALL_STACKS = ["predictd", "flask", "falcon", "flask-torch"]
+PEER_CONFIGS = "gevent:2,gevent:4,sync:2,sync:3,sync:4"
+
+
+class Abort(Exception):
+    pass
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="seconds, small counts, default model, no sweep: checks that every "
+                         "stack answers and every row is in the report, never speed")
+    ap.add_argument("--predictd", default=os.environ.get("PREDICTD_BINARY"),
+                    help="predictd binary (default $PREDICTD_BINARY, then /tmp/build-bench)")
+    ap.add_argument("--predictd-config", default=None,
+                    help="ini passed as --config (default: config/predictd.ini if present)")
+    ap.add_argument("--predictd-workers", type=int, default=2)
+    ap.add_argument("--predictd-arg", action="append", help="extra predictd argument (repeat)")
+    ap.add_argument("--models", default=None, help="comma list of default,seedlike or paths")
+    ap.add_argument("--stacks", default=",".join(ALL_STACKS))
+    ap.add_argument("--rounds", type=int, default=None, help="default 3 (quick: 1)")
+    ap.add_argument("--duration", type=float, default=None,
+                    help="wrk seconds per concurrency level (default 5, quick 1)")
+    ap.add_argument("--concurrency", default=None, help="wrk levels (default 1,8,64,256)")
+    ap.add_argument("--locust-users", type=int, default=None, help="default 200 (quick 10)")
+    ap.add_argument("--spawn-rate", type=float, default=None,
+                    help="users started per second (default 1, as the seed; quick 10)")
+    ap.add_argument("--locust-duration", type=float, default=None,
+                    help="seconds per Locust run (default: ramp + 30 s)")
+    ap.add_argument("--think", default="0.5,1.5", help="Locust think time min,max seconds")
+    ap.add_argument("--no-locust", action="store_true")
+    ap.add_argument("--sweep", default=None,
+                    help=f"gunicorn configs to try per peer (default {PEER_CONFIGS}; "
+                         "'none' = the seed's gevent:2 only)")
+    ap.add_argument("--sweep-duration", type=float, default=4.0)
+    ap.add_argument("--ceiling-binary", default=None,
+                    help="bench_ceiling built by CMake (default: compile bench/ceiling.cpp)")
+    ap.add_argument("--ceiling-seconds", type=float, default=None, help="per batch size")
+    ap.add_argument("--nginx-workers", type=int, default=os.cpu_count())
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--max-minutes", type=float, default=45.0,
+                    help="abort (cleanly) when the run takes longer than this")
+    ap.add_argument("--out", default=None,
+                    help="results directory (default bench/results; quick: a temp dir)")
+    a = ap.parse_args(argv)
+    q = a.quick
+    a.models = (a.models or ("default" if q else "default,seedlike")).split(",")
+    a.stacks = a.stacks.split(",")
+    a.rounds = a.rounds or (1 if q else 3)
+    a.duration = a.duration or (1.0 if q else 5.0)
+    a.levels = [int(c) for c in (a.concurrency or ("1,8" if q else "1,8,64,256")).split(",")]
+    a.locust_users = a.locust_users or (10 if q else 200)
+    a.spawn_rate = a.spawn_rate or (10.0 if q else 1.0)
+    a.locust_duration = a.locust_duration or (
+        3.0 if q else round(a.locust_users / a.spawn_rate) + 30.0)
+    a.think = tuple(float(v) for v in a.think.split(","))
+    a.ceiling_seconds = a.ceiling_seconds or (0.3 if q else 2.0)
+    a.sweep = a.sweep or ("none" if q else PEER_CONFIGS)
+    a.sweep = [] if a.sweep == "none" else [(k, int(n)) for k, n in
+                                            (c.split(":") for c in a.sweep.split(","))]
+    if not a.predictd:
+        a.predictd = "/tmp/build-bench/predictd"
+    if a.predictd_config is None and os.path.exists(os.path.join(REPO, "config", "predictd.ini")):
+        a.predictd_config = os.path.join(REPO, "config", "predictd.ini")
+    unknown = set(a.stacks) - set(ALL_STACKS)
+    if unknown:
+        ap.error(f"unknown stacks {sorted(unknown)}; choose from {ALL_STACKS}")
+    if "predictd" in a.stacks and not os.access(a.predictd, os.X_OK):
+        ap.error(f"predictd binary {a.predictd} not found (--predictd or $PREDICTD_BINARY)")
+    a.out = a.out or (os.path.join(tempfile.gettempdir(), "predictd-bench-quick") if q
+                      else os.path.join(HERE, "results"))
+    return a
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+    return (f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, Linux {platform.release()}, "
+            f"{platform.freedesktop_os_release().get('PRETTY_NAME', '?')}")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def git_rev():
+    try:
+        r = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def model_macs(path):
+    """Multiply-accumulates per image of Conv and Gemm nodes (from the ONNX graph)."""
+    try:
+        import numpy as np
+        import onnx
+        import onnx.numpy_helper
+        g = onnx.load(path).graph
+        w = {t.name: onnx.numpy_helper.to_array(t).shape for t in g.initializer}
+        inferred = onnx.shape_inference.infer_shapes(onnx.load(path)).graph
+        shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+                  for v in list(inferred.value_info) + list(inferred.output)}
+        macs = 0
+        for n in g.node:
+            if n.op_type == "Conv":
+                out = shapes[n.output[0]]
+                k = w[n.input[1]]
+                macs += int(np.prod(out[1:])) * int(np.prod(k[1:]))
+            elif n.op_type == "Gemm":
+                macs += int(np.prod(w[n.input[1]]))
+        return macs
+    except Exception:    # the figure is a label only
+        return None
+
+
+class Bench:
+    def __init__(self, a, workroot):
+        self.a, self.root = a, workroot
+        self.t0 = time.monotonic()
+        self.ceiling_binary = self.build_ceiling()
+
+    def build_ceiling(self):
+        """bench/ceiling.cpp: the given --ceiling-binary, else compiled here with g++."""
+        if self.a.ceiling_binary:
+            return self.a.ceiling_binary
+        out = os.path.join(self.root, "bench_ceiling")
+        argv = ["g++", "-O2", "-std=c++20", os.path.join(HERE, "ceiling.cpp"), "-o", out,
+                "-isystem", "/usr/include/opencv4", "-lopencv_dnn", "-lopencv_core"]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            self.log(f"C++ ceiling not built ({e}); using the Python one")
+            return None
+        if r.returncode != 0:
+            self.log(f"C++ ceiling not built: {r.stderr[-400:]}; using the Python one")
+            return None
+        return out
+
+    def check_time(self):
+        if time.monotonic() - self.t0 > self.a.max_minutes * 60:
+            raise Abort(f"run exceeded --max-minutes {self.a.max_minutes}")
+
+    def log(self, msg):
+        print(f"[{time.monotonic() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    def stack(self, name, model_path, config, tag):
+        return stacks_mod.Stack(name, model_path, config, os.path.join(self.root, tag), self.a)
+
+    def loaded(self, st, fn):
+        """Run fn() while accounting the stack's CPU; adds cpu_s, cpu_s_per_1k, cpu_util."""
+        c0, t0 = st.cpu(), time.monotonic()
+        r = fn()
+        c1, wall = st.cpu(), time.monotonic() - t0
+        cpu = (c1["app"] - c0["app"]) + (c1["nginx"] - c0["nginx"])
+        r["cpu_s"] = cpu
+        r["cpu_s_app"], r["cpu_s_nginx"] = c1["app"] - c0["app"], c1["nginx"] - c0["nginx"]
+        r["cpu_s_per_1k"] = cpu / r["requests"] * 1000 if r["requests"] else None
+        r["cpu_util"] = cpu / (wall * os.cpu_count())
+        return r
+
+    def sweep(self, model_name, model_path, bodies_file, known):
+        out, best = [], {}
+        for peer in [s for s in self.a.stacks if s != "predictd"]:
+            for cfg in self.a.sweep:
+                self.check_time()
+                st = self.stack(peer, model_path, cfg, f"{model_name}/sweep/{peer}-{cfg[0]}{cfg[1]}")
+                entry = {"stack": peer, "config": list(cfg)}
+                try:
+                    err = st.start(known)
+                    if err:
+                        entry["error"] = err
+                    else:
+                        load.wrk(st.port, bodies_file, 8, 1, self.a.wrk_threads)
+                        entry["wrk"] = load.wrk(st.port, bodies_file, 64, self.a.sweep_duration,
+                                                self.a.wrk_threads)
+                        entry["cold_start_s"] = st.cold_start_s
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    entry["error"] = str(e)
+                finally:
+                    st.stop()
+                self.log(f"sweep {model_name} {peer} {cfg}: "
+                         f"{entry['wrk']['rps']:.0f} req/s" if "wrk" in entry else
+                         f"sweep {model_name} {peer} {cfg}: {entry.get('error')}")
+                out.append(entry)
+            ok = [e for e in out if e["stack"] == peer and "wrk" in e]
+            # Best by throughput at 64 connections; failures disqualify unless all fail.
+            clean = [e for e in ok if not e["wrk"]["failures"]] or ok
+            best[peer] = tuple(max(clean, key=lambda e: e["wrk"]["rps"])["config"]) if clean \
+                else stacks_mod.SEED_CONFIG
+        return out, best
+
+    def turn(self, name, model_name, model_path, cfg, rnd, bodies_file, known):
+        a = self.a
+        st = self.stack(name, model_path, cfg, f"{model_name}/r{rnd}/{name}")
+        t = {"stack": name, "round": rnd, "config": list(cfg), "wrk": {}}
+        try:
+            err = st.start(known)
+            t["cold_start_s"] = st.cold_start_s
+            if err:
+                t["error"] = err
+                self.log(f"{model_name} r{rnd} {name}: FAILED {err}")
+                return t
+            load.wrk(st.port, bodies_file, 8, 1, a.wrk_threads)  # warm-up
+            t["load_errors"] = []
+            for c in a.levels:
+                self.check_time()
+                try:
+                    r = self.loaded(st, lambda: load.wrk(st.port, bodies_file, c, a.duration,
+                                                         a.wrk_threads))
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    t["load_errors"].append(f"wrk c{c}: {type(e).__name__}: {e}")
+                    self.log(f"{model_name} r{rnd} {name} c{c}: FAILED {e}")
+                    continue
+                t["wrk"][str(c)] = r
+                self.log(f"{model_name} r{rnd} {name} c{c}: {r['rps']:.0f} req/s "
+                         f"p99 {r['latency_ms']['p99']:.1f} ms failures {r['failures']}")
+            t["pss"] = st.pss()
+            if not a.no_locust:
+                self.check_time()
+                try:
+                    r = self.loaded(st, lambda: load.locust(
+                        st.port, bodies_file, a.locust_users, a.spawn_rate, a.locust_duration,
+                        a.think, st.dir))
+                    t["locust"] = r
+                    self.log(f"{model_name} r{rnd} {name} locust: {r['requests']} reqs "
+                             f"{r['failures']} fails p95 {r['latency_ms']['p95']} ms")
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    t["load_errors"].append(f"locust: {type(e).__name__}: {e}")
+                    self.log(f"{model_name} r{rnd} {name} locust: FAILED {e}")
+            t["after_load_error"] = stacks_mod.check_answers(st.port, known)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            t["error"] = f"{type(e).__name__}: {e}"
+            self.log(f"{model_name} r{rnd} {name}: FAILED {t['error']}")
+        finally:
+            st.stop()
+        return t
+
+    def model(self, model_name):
+        a = self.a
+        model_path = os.path.join(REPO, MODELS.get(model_name, model_name))
+        if not os.path.exists(model_path):
+            raise Abort(f"model {model_path} not found")
+        os.makedirs(os.path.join(self.root, model_name), exist_ok=True)
+        bodies = bodies_mod.Bodies(model_path, limit=1000)
+        bodies_file = bodies.write(os.path.join(self.root, model_name, "bodies.jsonl"))
+        known = bodies.known_digits()
+        mres = {"model_file": os.path.relpath(model_path, REPO), "macs": model_macs(model_path),
+                "bodies": len(bodies.bodies), "loadavg_start": loadavg(),
+                "locust_params": {"users": a.locust_users, "spawn_rate": a.spawn_rate,
+                                  "seconds": a.locust_duration, "think": list(a.think)},
+                "ceiling": {}, "rounds": []}
+        self.log(f"{model_name}: ceiling")
+        if self.ceiling_binary:
+            mres["ceiling"]["opencv-cpp"] = ceiling.measure(
+                model_path, "opencv-cpp", a.ceiling_seconds, [1, 4, 16, 64], os.cpu_count(),
+                self.ceiling_binary)
+        mres["ceiling"]["opencv"] = ceiling.measure(model_path, "opencv", a.ceiling_seconds,
+                                                    [1, 4, 16, 64], os.cpu_count())
+        if "flask-torch" in a.stacks:
+            mres["ceiling"]["torch"] = ceiling.measure(model_path, "torch", a.ceiling_seconds,
+                                                       [1, 16, 64], os.cpu_count())
+        self.log(f"{model_name}: ceiling {json.dumps({k: round(v[str(os.cpu_count())]['batch1_ips']) for k, v in mres['ceiling'].items()})} img/s batch 1")
+        best = {}
+        if a.sweep:
+            mres["sweep"], best = self.sweep(model_name, model_path, bodies_file, known)
+        configs = {s: best.get(s, stacks_mod.SEED_CONFIG) for s in a.stacks}
+        configs["predictd"] = ("prefork", a.predictd_workers)
+        for rnd in range(a.rounds):
+            for name in a.stacks:
+                self.check_time()
+                mres["rounds"].append(self.turn(name, model_name, model_path, configs[name],
+                                                rnd, bodies_file, known))
+        mres["summary"] = report.summarise(mres, a.stacks, a.levels)
+        mres["ratios"] = report.ratios(mres["summary"], mres["ceiling"])
+        mres["loadavg_end"] = loadavg()
+        return mres
+
+
+def quick_check(results, md, stacks):
+    """The quick mode's assertions: every stack answered, every row is in the report."""
+    problems = []
+    for model_name, mres in results["models"].items():
+        for name in stacks:
+            s = mres["summary"].get(name)
+            if not s or s["rounds_ok"] == 0:
+                problems.append(f"{model_name}/{name}: never answered: {s and s['errors']}")
+                continue
+            if s.get("load_errors"):
+                problems.append(f"{model_name}/{name}: load runs failed: {s['load_errors']}")
+            if s.get("after_load_errors"):
+                problems.append(f"{model_name}/{name}: wrong answers after load: "
+                                f"{s['after_load_errors']}")
+            for c, w in s["wrk"].items():
+                if not w["requests"]:
+                    problems.append(f"{model_name}/{name}: wrk c{c} got no answers")
+            if not results["meta"]["no_locust"] and not (s.get("locust") or {}).get("requests"):
+                problems.append(f"{model_name}/{name}: locust got no answers")
+            label = report.stack_label(name, s)
+            rows = sum(1 for line in md.splitlines() if line.startswith(f"| {label} |"))
+            want = len(results["meta"]["levels"]) + 1 + (0 if results["meta"]["no_locust"] else 1)
+            if rows < want:
+                problems.append(f"{model_name}/{name}: {rows} rows in the report, want {want}")
+    return problems
+
+
+def main(argv=None):
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    workroot = tempfile.mkdtemp(prefix=f"predictd-bench-{stamp}-")
+    bench = Bench(a, workroot)
+    results = {"meta": {
+        "timestamp": stamp, "command": "bench/run " + " ".join(shlex.quote(x) for x in
+                                                              (sys.argv[1:] if argv is None else argv)),
+        "machine": machine(), "loadavg_before": loadavg(), "versions": stacks_mod.tool_versions(),
+        "predictd_rev": git_rev(), "predictd": a.predictd, "predictd_workers": a.predictd_workers,
+        "nginx_workers": a.nginx_workers, "rounds": a.rounds, "duration": a.duration,
+        "levels": a.levels, "stacks": a.stacks, "no_locust": a.no_locust, "quick": a.quick,
+        "workdir": workroot}, "models": {}}
+    bench.log(f"work dir {workroot}; load average {loadavg()}")
+    status = 0
+    try:
+        for m in a.models:
+            results["models"][m] = bench.model(m)
+    except (Abort, KeyboardInterrupt) as e:
+        bench.log(f"aborted: {e}")
+        status = 2
+    finally:
+        stacks_mod.stop_all()
+    results["meta"]["loadavg_after"] = loadavg()
+    results["meta"]["elapsed_min"] = (time.monotonic() - bench.t0) / 60
+    for m, mres in results["models"].items():
+        if "summary" not in mres:
+            mres["summary"] = report.summarise(mres, a.stacks, a.levels)
+            mres["ratios"] = {}
+    md = report.markdown(results)
+    os.makedirs(a.out, exist_ok=True)
+    base = os.path.join(a.out, stamp)
+    with open(base + ".md", "w") as f:
+        f.write(md + "\n")
+    report.write_json(results, base + ".json")
+    try:
+        report.chart(results, base + ".png")
+    except Exception as e:   # a chart must not lose the measurements
+        bench.log(f"chart failed: {e}")
+    print(md)
+    bench.log(f"wrote {base}.md, .json, .png")
+    failed = [f"{m}/{n}: {s['errors']}" for m, mres in results["models"].items()
+              for n, s in mres["summary"].items() if s["rounds_ok"] < s["rounds"]]
+    if failed:
+        bench.log("stacks that failed a round: " + "; ".join(failed))
+        status = status or 1
+    if a.quick:
+        problems = quick_check(results, md, a.stacks)
+        for p in problems:
+            bench.log(f"QUICK CHECK FAILED: {p}")
+        if problems:
+            status = status or 1
+        else:
+            bench.log(f"quick check passed: {len(a.stacks)} stacks answered, all rows present")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

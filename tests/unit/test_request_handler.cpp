@@ -1,0 +1,243 @@
+// Unit tests for request_handler: routing, request checks, the full predict pipeline on the
+// sample digits, and error messages naming the failing batch member.
+#include <gtest/gtest.h>
+
+#include <Poco/Base64Encoder.h>
+#include <json/json.h>
+
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "request_handler.hpp"
+
+namespace predictd {
+namespace {
+
+const std::string kSourceDir = PREDICTD_SOURCE_DIR;
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_TRUE(in.good()) << path;
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string base64(const std::string& bytes) {
+    std::ostringstream out;
+    Poco::Base64Encoder enc(out);
+    enc.rdbuf()->setLineLength(0);
+    enc << bytes;
+    enc.close();
+    return out.str();
+}
+
+std::string sampleB64(int label) {
+    return base64(
+        readFile(kSourceDir + "/tests/data/samples/digit-" + std::to_string(label) + ".png"));
+}
+
+Json::Value parse(const std::string& text) {
+    Json::CharReaderBuilder b;
+    const std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    Json::Value v;
+    std::string errors;
+    EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &v, &errors)) << text;
+    return v;
+}
+
+HttpRequest post(std::string body, std::string contentType = "application/json") {
+    return HttpRequest{"POST", "/predict", "", std::move(contentType), std::move(body)};
+}
+
+HttpRequest get(std::string path, std::string method = "GET") {
+    return HttpRequest{std::move(method), std::move(path), "", "", ""};
+}
+
+class RequestHandlerTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        auto loaded = DigitModel::load(kSourceDir + "/model/mnist-cnn.onnx");
+        ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+        model_.emplace(std::move(loaded).value());
+    }
+    static void TearDownTestSuite() { model_.reset(); }
+
+    static RequestHandler handler(RequestLimits limits = {}) { return {*model_, limits}; }
+
+    static void expectError(const HttpResponse& r, int status, const std::string& code,
+                            const std::string& message = "") {
+        EXPECT_EQ(r.status, status) << r.body;
+        EXPECT_EQ(r.content_type, "application/json");
+        const Json::Value v = parse(r.body);
+        EXPECT_EQ(v["error"]["code"].asString(), code) << r.body;
+        if (!message.empty()) {
+            EXPECT_EQ(v["error"]["message"].asString(), message);
+        }
+    }
+
+  private:
+    static inline std::optional<DigitModel> model_;
+};
+
+TEST_F(RequestHandlerTest, UnknownPathIs404) {
+    const HttpResponse r = handler().handle(get("/nope"));
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.body, R"({"error":{"code":"not_found","message":"no such endpoint: /nope"}})");
+    expectError(handler().handle(get("/predict/extra", "POST")), 404, "not_found");
+    expectError(handler().handle(get("/", "GET")), 404, "not_found");
+}
+
+TEST_F(RequestHandlerTest, WrongMethodIs405WithAllow) {
+    const HttpResponse r = handler().handle(get("/predict"));
+    expectError(r, 405, "method_not_allowed", "method GET is not allowed on /predict; use POST");
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "POST"}));
+
+    for (const std::string path : {"/health", "/ready"}) {
+        for (const std::string method : {"POST", "DELETE", "PUT"}) {
+            const HttpResponse h = handler().handle(get(path, method));
+            expectError(h, 405, "method_not_allowed");
+            ASSERT_EQ(h.headers.size(), 1u);
+            EXPECT_EQ(h.headers[0].first, "Allow");
+            EXPECT_EQ(h.headers[0].second, "GET, HEAD");
+        }
+    }
+}
+
+TEST_F(RequestHandlerTest, Health) {
+    for (const std::string method : {"GET", "HEAD"}) {
+        const HttpResponse r = handler().handle(get("/health", method));
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.content_type, "application/json");
+        EXPECT_EQ(r.body, R"({"status":"ok"})");
+        EXPECT_TRUE(r.headers.empty());
+    }
+}
+
+TEST_F(RequestHandlerTest, QueryStringIsIgnored) {
+    HttpRequest req = get("/health");
+    req.query = "verbose=1";
+    EXPECT_EQ(handler().handle(req).status, 200);
+}
+
+TEST_F(RequestHandlerTest, ReadyNamesTheModelFile) {
+    for (const std::string method : {"GET", "HEAD"}) {
+        const HttpResponse r = handler().handle(get("/ready", method));
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, R"({"model":"mnist-cnn.onnx","status":"ready"})");
+    }
+}
+
+TEST_F(RequestHandlerTest, ContentTypeMustBeJson) {
+    const std::string body = R"({"image":")" + sampleB64(7) + R"("})";
+    for (const std::string type :
+         {"", "text/plain", "application/jsonp", "application/x-www-form-urlencoded",
+          "multipart/form-data; boundary=x", "json"}) {
+        expectError(handler().handle(post(body, type)), 415, "unsupported_media_type");
+    }
+    for (const std::string type : {"application/json", "application/json; charset=utf-8",
+                                   "Application/JSON;charset=UTF-8", "application/json ;x=y"}) {
+        EXPECT_EQ(handler().handle(post(body, type)).status, 200) << type;
+    }
+}
+
+TEST_F(RequestHandlerTest, BodyTooLargeIs413) {
+    RequestLimits limits;
+    limits.max_body_bytes = 100;
+    expectError(handler(limits).handle(post(std::string(101, ' '))), 413, "payload_too_large",
+                "request body of 101 bytes exceeds the limit of 100 bytes");
+    expectError(handler(limits).handle(post(std::string(100, ' '))), 400, "invalid_json");
+}
+
+TEST_F(RequestHandlerTest, EmptyBodyIsInvalidJson) {
+    expectError(handler().handle(post("")), 400, "invalid_json", "request body is empty");
+}
+
+TEST_F(RequestHandlerTest, ParseErrorsPassThrough) {
+    expectError(handler().handle(post("{")), 400, "invalid_json");
+    expectError(handler().handle(post("{}")), 400, "missing_field");
+    expectError(handler().handle(post(R"({"images":[]})")), 400, "empty_batch");
+    RequestLimits limits;
+    limits.max_batch = 1;
+    expectError(handler(limits).handle(post(R"({"images":["a","b"]})")), 413, "batch_too_large");
+}
+
+TEST_F(RequestHandlerTest, PredictsSampleDigit) {
+    const HttpResponse r = handler().handle(post(R"({"image":")" + sampleB64(7) + R"("})"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    const Json::Value v = parse(r.body);
+    EXPECT_EQ(v["prediction"].asInt(), 7);
+    EXPECT_GE(v["confidence"].asDouble(), 0.99);
+    EXPECT_EQ(v["probabilities"].size(), 10u);
+}
+
+TEST_F(RequestHandlerTest, EverySampleDigitThroughTheWholePipeline) {
+    for (int label = 0; label < 10; ++label) {
+        const HttpResponse r = handler().handle(
+            post(R"({"image":"data:image/png;base64,)" + sampleB64(label) + R"("})"));
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(parse(r.body)["prediction"].asInt(), label);
+    }
+}
+
+TEST_F(RequestHandlerTest, BatchPredictsInOrder) {
+    std::string body = R"({"images":[)";
+    for (int label = 9; label >= 0; --label) {
+        body += (label == 9 ? "\"" : ",\"") + sampleB64(label) + "\"";
+    }
+    body += "]}";
+    const HttpResponse r = handler().handle(post(body));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const Json::Value v = parse(r.body);
+    ASSERT_EQ(v["predictions"].size(), 10u);
+    for (Json::ArrayIndex i = 0; i < 10; ++i) {
+        EXPECT_EQ(v["predictions"][i]["prediction"].asInt(), 9 - static_cast<int>(i));
+    }
+}
+
+TEST_F(RequestHandlerTest, BatchErrorNamesTheMember) {
+    const std::string good = "\"" + sampleB64(1) + "\"";
+    expectError(handler().handle(post(R"({"images":[)" + good + "," + good + R"(,"!!!!"]})")), 400,
+                "invalid_base64", "images[2]: invalid base64: illegal character '!' at offset 0");
+    expectError(handler().handle(post(R"({"images":[)" + good + R"(,"aGVsbG8gd29ybGQ="]})")), 400,
+                "undecodable_image",
+                "images[1]: not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
+}
+
+TEST_F(RequestHandlerTest, SingleErrorIsNotPrefixed) {
+    expectError(handler().handle(post(R"({"image":"!!!!"})")), 400, "invalid_base64",
+                "invalid base64: illegal character '!' at offset 0");
+}
+
+TEST_F(RequestHandlerTest, HugeImageHeaderIs413) {
+    const std::string png(
+        "\x89PNG\r\n\x1A\n\x00\x00\x00\x0DIHDR\x00\x00\xEA\x60\x00\x00\xEA\x60"
+        "\x08\x00\x00\x00\x00\xDE\xAD\xBE\xEF",
+        33);
+    expectError(handler().handle(post(R"({"image":")" + base64(png) + R"("})")), 413,
+                "image_too_large");
+}
+
+TEST_F(RequestHandlerTest, GoodRequestAfterBadOnesIsCorrect) {
+    RequestHandler h = handler();
+    EXPECT_EQ(h.handle(post(R"({"image":"!!!!"})")).status, 400);
+    EXPECT_EQ(h.handle(post(R"({"images":[")" + sampleB64(3) + R"(", 5]})")).status, 400);
+    EXPECT_EQ(h.handle(get("/predict")).status, 405);
+    const HttpResponse r = h.handle(post(R"({"image":")" + sampleB64(2) + R"("})"));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(parse(r.body)["prediction"].asInt(), 2);
+}
+
+TEST_F(RequestHandlerTest, ErrorResponseRendersAnyError) {
+    const HttpResponse r = RequestHandler::errorResponse(ApiError{503, "busy", "try later"});
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(r.body, R"({"error":{"code":"busy","message":"try later"}})");
+}
+
+}  // namespace
+}  // namespace predictd
