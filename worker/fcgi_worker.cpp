@@ -25,20 +25,30 @@
 #include <opencv2/core.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "digit_model.hpp"
 #include "http_types.hpp"
 #include "request_handler.hpp"
+#include "service_log.hpp"
+#include "status_report.hpp"
 
 namespace predictd {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reopen_logs = 0;
 int g_signal_pipe_w = -1;
+
+void onReopenSignal(int /*sig*/) {
+    g_reopen_logs = 1;
+}
 
 void onStopSignal(int /*sig*/) {
     const int saved = errno;
@@ -63,8 +73,12 @@ void installWorkerSignals() {
     sigemptyset(&ign.sa_mask);
     ::sigaction(SIGPIPE, &ign, nullptr);  // NGINX may hang up mid-response
     ::sigaction(SIGHUP, &ign, nullptr);   // reload is the supervisor's business
-    ::sigaction(SIGUSR1, &ign, nullptr);  // libfcgi would treat it as "shut down"
     ::sigaction(SIGUSR2, &ign, nullptr);
+    struct sigaction reopen {};  // replaces libfcgi's "SIGUSR1 = shut down"
+    reopen.sa_handler = onReopenSignal;
+    sigemptyset(&reopen.sa_mask);
+    reopen.sa_flags = SA_RESTART;
+    ::sigaction(SIGUSR1, &reopen, nullptr);
 }
 
 const char* reasonPhrase(int status) {
@@ -186,6 +200,31 @@ void wakeSupervisor(int fd) {
     }
 }
 
+// The request limit for max_requests recycling: max_requests + a random 0..jitter, so workers
+// started together do not all recycle together (as Gunicorn's max_requests_jitter).
+std::uint64_t requestBudget(const ServiceConfig& config) {
+    if (config.max_requests == 0) {
+        return 0;
+    }
+    std::uint64_t jitter = 0;
+    if (config.max_requests_jitter > 0) {
+        std::mt19937_64 rng(std::random_device{}());
+        jitter = std::uniform_int_distribution<std::uint64_t>(0, config.max_requests_jitter)(rng);
+    }
+    return config.max_requests + jitter;
+}
+
+void accessLog(Poco::Logger& log, const std::string& id, const HttpRequest& http,
+               const HttpResponse& res, std::uint64_t micros) {
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "request_id=%s method=%s path=%s status=%d duration_ms=%.3f bytes_in=%zu "
+                  "bytes_out=%zu",
+                  id.empty() ? "-" : id.c_str(), http.method.c_str(), http.path.c_str(), res.status,
+                  static_cast<double>(micros) / 1000.0, http.body.size(), res.body.size());
+    log.information(line);
+}
+
 int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slot,
           int signal_pipe_r, Poco::Logger& log) {
     FCGX_Request req;
@@ -193,20 +232,33 @@ int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slo
         log.error("FCGX_InitRequest failed");
         return kWorkerExitFatal;
     }
+    const ServiceConfig& config = *ctx.config;
+    ServiceMetrics& metrics = ctx.scoreboard->metrics();
+    Poco::Logger& access = Poco::Logger::get("access");
+    const std::uint64_t budget = requestBudget(config);
     const pid_t parent = ::getppid();
     HttpRequest http;
     HttpResponse response;
+    std::string request_id;
     pollfd fds[2] = {{ctx.listen_fd, POLLIN, 0}, {signal_pipe_r, POLLIN, 0}};
 
     while (g_stop == 0) {
         slot.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
+        if (g_reopen_logs != 0) {
+            g_reopen_logs = 0;
+            reopenLogs();
+        }
         if (::getppid() != parent) {
             log.warning("supervisor is gone; worker exiting");
             break;
         }
         int rc = ::poll(fds, 2, 1000);
         if (rc <= 0 || (fds[0].revents & POLLIN) == 0) {
-            continue;  // timeout (heartbeat), EINTR or a stop byte: re-check g_stop
+            if (rc > 0 && (fds[1].revents & POLLIN) != 0) {
+                char drain[16];
+                [[maybe_unused]] ssize_t n = ::read(signal_pipe_r, drain, sizeof(drain));
+            }
+            continue;  // timeout (heartbeat), EINTR or a stop byte: re-check the flags
         }
         rc = FCGX_Accept_r(&req);
         if (rc < 0) {
@@ -216,11 +268,20 @@ int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slo
             }
             continue;
         }
-        slot.request_started_ms.store(monotonicMs(), std::memory_order_relaxed);
+        const std::int64_t started = monotonicMs();
+        const auto t0 = std::chrono::steady_clock::now();
+        slot.request_started_ms.store(started, std::memory_order_relaxed);
+        slot.heartbeat_ms.store(started, std::memory_order_relaxed);
         slot.state.store(WorkerState::kBusy, std::memory_order_release);
+        metrics.accepted.fetch_add(1, std::memory_order_relaxed);
+        metrics.noteBusy(metrics.busy_now.fetch_add(1, std::memory_order_relaxed) + 1);
         try {
-            if (readRequest(req, ctx.config->limits, http, response)) {
-                response = handler.handle(http);
+            if (readRequest(req, config.limits, http, response)) {
+                if (auto ops = serveStatusEndpoint(http, *ctx.scoreboard, config, ctx.listen_fd)) {
+                    response = std::move(*ops);
+                } else {
+                    response = handler.handle(http);
+                }
             }
         } catch (const std::exception& e) {  // e.g. std::bad_alloc: answer, stay alive
             log.error(std::string("request failed: ") + e.what());
@@ -228,9 +289,30 @@ int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slo
                 {500, "internal_error", "the worker could not process this request"});
         }
         writeResponse(req, http, response);
+        if (config.access_log) {  // the params are freed by FCGX_Finish_r
+            const char* id = FCGX_GetParam("REQUEST_ID", req.envp);
+            request_id.assign(id != nullptr ? id : "");
+        }
         FCGX_Finish_r(&req);  // flushes and closes the connection (no keep-alive)
-        slot.requests.fetch_add(1, std::memory_order_relaxed);
+
+        const auto micros =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count());
+        metrics.recordRequest(routeOf(http.path), response.status, micros);
+        if (config.access_log) {
+            accessLog(access, request_id, http, response, micros);
+        }
+        const std::uint64_t served = slot.requests.fetch_add(1, std::memory_order_relaxed) + 1;
         slot.request_started_ms.store(0, std::memory_order_relaxed);
+        slot.last_active_ms.store(monotonicMs(), std::memory_order_relaxed);
+        metrics.busy_now.fetch_sub(1, std::memory_order_relaxed);
+        if (budget != 0 && served >= budget) {
+            log.information("served " + std::to_string(served) +
+                            " requests (max_requests); recycling");
+            slot.state.store(WorkerState::kExiting, std::memory_order_release);
+            break;
+        }
         slot.state.store(WorkerState::kIdle, std::memory_order_release);
     }
     FCGX_Free(&req, 1);
@@ -274,9 +356,7 @@ int runWorker(const WorkerContext& ctx) {
         slot.state.store(WorkerState::kIdle, std::memory_order_release);
         wakeSupervisor(ctx.supervisor_wake_fd);
 
-        int code = serve(ctx, handler, slot, pipe_fds[0], log);
-        slot.state.store(WorkerState::kExiting, std::memory_order_release);
-        return code;
+        return serve(ctx, handler, slot, pipe_fds[0], log);
     } catch (const std::exception& e) {
         log.error(std::string("worker failed: ") + e.what());
         return slot.ready_ms.load() == 0 ? kWorkerExitBootFailure : kWorkerExitFatal;

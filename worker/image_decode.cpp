@@ -4,14 +4,19 @@
 // cv::imdecode runs; OpenCV's decoders read the same header fields (PNG IHDR, the first JPEG
 // SOF, the first TIFF IFD, ...), so a header that lies about its size is refused before
 // OpenCV allocates anything. The decoded size is checked again afterwards as a second line.
+// Formats: the header sniff also decides the format, and one outside limits.allowed_formats is
+// refused (415) before the size check. The sniff agrees with cv::imdecode's own choice of
+// decoder (both go by the same magic bytes), so an allowed format cannot smuggle in another.
 // GIF: OpenCV 4.6 has no GIF reader (cv::haveImageReader is false for GIF in this build), so
-// GIF headers are recognised (and oversized GIFs refused as image_too_large) but decoding one
-// ends in undecodable_image.
+// GIF is not allowed by default; if allowed, GIF headers are recognised (and oversized GIFs
+// refused as image_too_large) but decoding one ends in undecodable_image.
 #include "image_decode.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -32,6 +37,16 @@ ApiError tooLarge(std::uint64_t width, std::uint64_t height, std::uint64_t limit
                         std::to_string(limit) + " pixels and neither side may be 0"};
 }
 
+ApiError unsupportedFormat(const std::string& format, const std::vector<std::string>& allowed) {
+    std::string list;
+    for (const std::string& f : allowed) {
+        list += (list.empty() ? "" : ", ") + f;
+    }
+    return ApiError{
+        415, "unsupported_image_format",
+        format + " images are not accepted; accepted formats: " + (list.empty() ? "none" : list)};
+}
+
 bool exceeds(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
     // Both sides < 2^32, so the product fits in 64 bits.
     return width == 0 || height == 0 || width * height > limit;
@@ -41,6 +56,10 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
     const auto header = readImageHeader(bytes);
     if (!header) {
         return undecodable("not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
+    }
+    const auto& allowed = limits.allowed_formats;
+    if (std::find(allowed.begin(), allowed.end(), header->format) == allowed.end()) {
+        return unsupportedFormat(header->format, allowed);
     }
     if (exceeds(header->width, header->height, limits.max_image_pixels)) {
         return tooLarge(header->width, header->height, limits.max_image_pixels);

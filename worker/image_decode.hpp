@@ -1,8 +1,8 @@
 // image_decode.hpp — encoded image bytes → pixels (cv::Mat), with the size limit enforced
 // from the header before any pixel buffer is allocated.
 //
-// Owns the undecodable_image and image_too_large errors. Does not convert colour, depth or
-// size; that is preprocess's job.
+// Owns the undecodable_image, unsupported_image_format and image_too_large errors. Does not convert
+// colour, depth or size; that is preprocess's job.
 #pragma once
 
 #include <string_view>
@@ -16,9 +16,12 @@ namespace predictd {
 
 // Returns the image as cv::imdecode(IMREAD_UNCHANGED) gives it: 1, 3 (BGR) or 4 (BGRA)
 // channels, 8U, 16U or 32F depth.
-// Errors: 400 undecodable_image (unknown format, truncated header, decoder failure, GIF: the
-// header is read but OpenCV 4.6 has no GIF decoder); 413 image_too_large (a zero dimension, or
-// width*height > limits.max_image_pixels, decided from the header alone).
+// Checks, in order, all before cv::imdecode runs:
+//   400 undecodable_image: not one of kImageFormats, or a truncated/malformed header;
+//   415 unsupported_image_format: a format not in limits.allowed_formats;
+//   413 image_too_large: a zero dimension, or width*height > limits.max_image_pixels.
+// Then 400 undecodable_image for a decoder failure (corrupt data; GIF, whose header is read but
+// which OpenCV 4.6 cannot decode, when "gif" is allowed).
 Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits);
 
 }  // namespace predictd

@@ -4,12 +4,18 @@
 // to refuse oversized images before any pixel buffer is allocated. Does not decode pixels.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace predictd {
+
+// Every format name readImageHeader can report (the names RequestLimits::allowed_formats and
+// the `[limits] allowed_formats` key use).
+inline constexpr std::array<std::string_view, 7> kImageFormats = {"png",  "jpeg", "bmp", "gif",
+                                                                  "webp", "tiff", "pnm"};
 
 struct ImageHeader {
     std::string format;  // "png", "jpeg", "bmp", "gif", "webp", "tiff" or "pnm"

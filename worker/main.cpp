@@ -1,9 +1,5 @@
 // main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
-#include <Poco/AutoPtr.h>
-#include <Poco/ConsoleChannel.h>
-#include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
-#include <Poco/PatternFormatter.h>
 
 #include <unistd.h>
 
@@ -16,6 +12,7 @@
 
 #include "listen_socket.hpp"
 #include "service_config.hpp"
+#include "service_log.hpp"
 #include "supervisor.hpp"
 
 namespace {
@@ -31,18 +28,6 @@ void printUsage() {
         name.resize(std::max<std::size_t>(name.size() + 1, 23), ' ');
         std::cout << "  " << name << f.help << "  [" << f.key << "]\n";
     }
-}
-
-void setUpLogging(const std::string& level) {
-    // One line per event on stderr; journald adds its own timestamps in production.
-    Poco::AutoPtr<Poco::PatternFormatter> pattern(
-        new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%i %p %s pid=%P: %t"));
-    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
-    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, console));
-    Poco::Logger::root().setChannel(channel);
-    Poco::Logger::root().setLevel(level);
-    Poco::Logger::get("supervisor").setLevel(level);
-    Poco::Logger::get("worker").setLevel(level);
 }
 
 }  // namespace
@@ -121,7 +106,13 @@ int main(int argc, char** argv) {
                   << "\nmax_image_pixels = " << config.limits.max_image_pixels << "\n";
         return 0;
     }
-    setUpLogging(config.log_level);
+    try {
+        predictd::setUpLogging(config.log_level, config.log_file);
+    } catch (const std::exception& e) {
+        std::cerr << "predictd: cannot open log file " << config.log_file << ": " << e.what()
+                  << "\n";
+        return kExitConfig;
+    }
     Poco::Logger& log = Poco::Logger::get("supervisor");
 
     // Fail fast with a clear message rather than forking workers that cannot load anything.

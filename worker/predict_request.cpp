@@ -1,10 +1,16 @@
 // predict_request.cpp — strict JSON parsing (jsoncpp) and schema checks of the predict body.
+//
+// Before jsoncpp sees the body, a linear scan bounds its nesting (limits.max_json_depth), so a
+// body of a million '[' costs neither parser recursion nor a million Json::Values. Each image's
+// base64 text is measured (limits.max_base64_bytes) before it is copied out of the tree.
 #include "predict_request.hpp"
 
 #include <json/json.h>
 
 #include <exception>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace predictd {
 namespace {
@@ -44,7 +50,66 @@ std::string oneLine(const std::string& text) {
     return out;
 }
 
+// The deepest nesting of arrays and objects, counted outside strings, or an error as soon as it
+// exceeds `limit`. Does not validate the JSON (jsoncpp does, next): unbalanced brackets and an
+// unterminated string only end the scan.
+std::optional<ApiError> checkDepth(std::string_view body, std::size_t limit) {
+    std::size_t depth = 0;
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+        const char c = body[pos];
+        if (c == '"') {
+            // Skip the string: to the next unescaped quote (or the end).
+            ++pos;
+            while (true) {
+                pos = body.find_first_of("\\\"", pos);
+                if (pos == std::string_view::npos) {
+                    return std::nullopt;
+                }
+                if (body[pos] == '"') {
+                    break;
+                }
+                pos += 2;  // a backslash and the character it escapes
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) {
+                return badRequest("json_too_deep", "JSON nesting deeper than " +
+                                                       std::to_string(limit) +
+                                                       " levels at offset " + std::to_string(pos));
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+        ++pos;
+    }
+    return std::nullopt;
+}
+
+ApiError base64TooLong(std::size_t length, const RequestLimits& limits) {
+    return ApiError{413, "image_too_large",
+                    "image is " + std::to_string(length) + " bytes of base64 text; the limit is " +
+                        std::to_string(limits.max_base64_bytes) + " bytes"};
+}
+
+// The base64 text of one image, or image_too_large if it is longer than the limit (measured
+// before copying it).
+Result<std::string> imageText(const Json::Value& value, const RequestLimits& limits) {
+    const char* begin = nullptr;
+    const char* end = nullptr;
+    if (!value.getString(&begin, &end)) {
+        return std::string();
+    }
+    const auto length = static_cast<std::size_t>(end - begin);
+    if (length > limits.max_base64_bytes) {
+        return base64TooLong(length, limits);
+    }
+    return std::string(begin, length);
+}
+
 Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits& limits) {
+    if (auto tooDeep = checkDepth(body, limits.max_json_depth)) {
+        return *std::move(tooDeep);
+    }
     Json::Value root;
     try {
         const std::unique_ptr<Json::CharReader> reader(strictReaderBuilder().newCharReader());
@@ -75,8 +140,12 @@ Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits
         if (!image.isString()) {
             return badRequest("wrong_type", "\"image\" must be a base64 string");
         }
+        auto text = imageText(image, limits);
+        if (!text.ok()) {
+            return text.error();
+        }
         request.batch = false;
-        request.images.push_back(image.asString());
+        request.images.push_back(std::move(text).value());
         return request;
     }
 
@@ -99,7 +168,13 @@ Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits
             return badRequest("wrong_type",
                               "images[" + std::to_string(i) + "] must be a base64 string");
         }
-        request.images.push_back(images[i].asString());
+        auto text = imageText(images[i], limits);
+        if (!text.ok()) {
+            ApiError error = text.error();
+            error.message = "images[" + std::to_string(i) + "]: " + error.message;
+            return error;
+        }
+        request.images.push_back(std::move(text).value());
     }
     return request;
 }

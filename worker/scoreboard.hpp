@@ -1,8 +1,9 @@
 // scoreboard.hpp — per-worker state in shared memory, mapped by the supervisor before fork.
 //
 // One slot per worker. A worker writes only its own slot (state, request count, heartbeat);
-// the supervisor reads every slot to decide (readiness, cold start) and clears a slot when it
-// reaps the worker. Fields are lock-free atomics so either side may read at any time.
+// the supervisor reads every slot to decide (readiness, timeouts, scaling) and clears a slot
+// when it reaps the worker. The same mapping holds the pool-wide ServiceMetrics and the model
+// the current generation serves. Fields are lock-free atomics so any process may read any time.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "service_metrics.hpp"
 
 namespace predictd {
 
@@ -31,22 +35,49 @@ struct ScoreboardSlot {
     std::atomic<std::int64_t> request_started_ms{0};  // monotonic ms, 0 when not busy
     std::atomic<std::int64_t> heartbeat_ms{0};        // monotonic ms of the last loop turn
     std::atomic<std::int64_t> ready_ms{0};            // monotonic ms when the model was loaded
+    std::atomic<std::int64_t> last_active_ms{0};      // monotonic ms the last request ended
+    std::atomic<std::int64_t> spawned_ms{0};          // monotonic ms of the fork
+};
+
+// The model the serving generation uses, for /status and /metrics. Written by the supervisor
+// (start, completed reload) under a sequence counter; readers retry while it is odd or changes.
+struct SharedModelInfo {
+    std::atomic<std::uint32_t> seq{0};
+    char path[512] = {};
+    char sha256[65] = {};
+    std::atomic<std::uint32_t> generation{0};
+};
+struct ModelInfo {
+    std::string path;
+    std::string sha256;
+    std::uint32_t generation = 0;
 };
 
 class Scoreboard {
   public:
     static constexpr std::size_t kMaxSlots = 1024;
 
-    Scoreboard();  // maps kMaxSlots slots MAP_SHARED|MAP_ANONYMOUS; throws std::bad_alloc
+    Scoreboard();  // maps the shared state MAP_SHARED|MAP_ANONYMOUS; throws std::bad_alloc
     ~Scoreboard();
     Scoreboard(const Scoreboard&) = delete;
     Scoreboard& operator=(const Scoreboard&) = delete;
 
-    ScoreboardSlot& slot(std::size_t i) { return slots_[i]; }
+    ScoreboardSlot& slot(std::size_t i) { return shared_->slots[i]; }
+    [[nodiscard]] const ScoreboardSlot& slot(std::size_t i) const { return shared_->slots[i]; }
     [[nodiscard]] std::size_t size() const { return kMaxSlots; }
+    ServiceMetrics& metrics() { return shared_->metrics; }
+    [[nodiscard]] const ServiceMetrics& metrics() const { return shared_->metrics; }
+
+    void publishModel(const ModelInfo& info);
+    [[nodiscard]] ModelInfo model() const;
 
   private:
-    ScoreboardSlot* slots_ = nullptr;
+    struct Shared {
+        ServiceMetrics metrics;
+        SharedModelInfo model;
+        ScoreboardSlot slots[kMaxSlots];
+    };
+    Shared* shared_ = nullptr;
 };
 
 // Monotonic clock in milliseconds, the time base of every scoreboard field.

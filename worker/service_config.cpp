@@ -13,6 +13,18 @@
 
 namespace predictd {
 
+const char* processManagerName(ProcessManager pm) {
+    switch (pm) {
+        case ProcessManager::kStatic:
+            return "static";
+        case ProcessManager::kDynamic:
+            return "dynamic";
+        case ProcessManager::kOndemand:
+            return "ondemand";
+    }
+    return "static";
+}
+
 const std::vector<FlagMapping>& configFlags() {
     static const std::vector<FlagMapping> flags = {
         {"--listen", "server.listen", "unix:/path or tcp:HOST:PORT"},
@@ -22,11 +34,21 @@ const std::vector<FlagMapping>& configFlags() {
         {"--workers", "server.workers", "number of worker processes, or auto (= CPUs)"},
         {"--threads-per-worker", "server.threads_per_worker", "OpenCV threads per worker (1)"},
         {"--graceful-timeout", "server.graceful_timeout", "seconds to finish in-flight requests"},
+        {"--timeout", "server.timeout", "kill a worker stuck this many seconds (30; 0 = off)"},
+        {"--max-requests", "server.max_requests", "recycle a worker after N requests (0 = off)"},
+        {"--max-requests-jitter", "server.max_requests_jitter", "random extra 0..N requests"},
+        {"--pm", "pm.pm", "static, dynamic or ondemand"},
+        {"--start-workers", "pm.start_workers", "dynamic: workers at start (auto)"},
+        {"--min-spare", "pm.min_spare", "dynamic: fewest idle workers (1)"},
+        {"--max-spare", "pm.max_spare", "dynamic: most idle workers (3)"},
+        {"--idle-timeout", "pm.idle_timeout", "ondemand: seconds before an idle worker retires"},
         {"--model", "model.path", "ONNX model file"},
         {"--max-body-bytes", "limits.max_body_bytes", "largest request body (8388608)"},
         {"--max-batch", "limits.max_batch", "most images in one request (64)"},
         {"--max-image-pixels", "limits.max_image_pixels", "largest width*height (16777216)"},
         {"--log-level", "log.level", "error, warning, information or debug"},
+        {"--log-file", "log.file", "log to this file instead of stderr"},
+        {"--access-log", "log.access", "on or off: one line per request"},
     };
     return flags;
 }
@@ -108,6 +130,37 @@ bool loadServiceConfig(const std::string& ini_path,
         c.threads_per_worker =
             static_cast<int>(readInt(*conf, "server.threads_per_worker", 1, 1, 256));
         c.graceful_timeout = readSeconds(*conf, "server.graceful_timeout", 30.0);
+        c.timeout = readSeconds(*conf, "server.timeout", 30.0);
+        c.max_requests =
+            static_cast<std::uint64_t>(readInt(*conf, "server.max_requests", 0, 0, 1LL << 40));
+        c.max_requests_jitter = static_cast<std::uint64_t>(
+            readInt(*conf, "server.max_requests_jitter", 0, 0, 1LL << 40));
+
+        const std::string pm = conf->getString("pm.pm", "static");
+        if (pm == "static") {
+            c.pm = ProcessManager::kStatic;
+        } else if (pm == "dynamic") {
+            c.pm = ProcessManager::kDynamic;
+        } else if (pm == "ondemand") {
+            c.pm = ProcessManager::kOndemand;
+        } else {
+            throw Poco::InvalidArgumentException("pm.pm = '" + pm +
+                                                 "': expected static, dynamic or ondemand");
+        }
+        c.min_spare = static_cast<int>(readInt(*conf, "pm.min_spare", 1, 0, c.workers));
+        c.max_spare =
+            static_cast<int>(readInt(*conf, "pm.max_spare", std::min(3, c.workers), 1, c.workers));
+        if (c.min_spare > c.max_spare) {
+            throw Poco::InvalidArgumentException("pm.min_spare (" + std::to_string(c.min_spare) +
+                                                 ") must not exceed pm.max_spare (" +
+                                                 std::to_string(c.max_spare) + ")");
+        }
+        const std::string start = conf->getString("pm.start_workers", "auto");
+        c.start_workers =
+            start == "auto" ? std::max(1, c.min_spare + (c.max_spare - c.min_spare) / 2)
+                            : static_cast<int>(readInt(*conf, "pm.start_workers", 1, 0, c.workers));
+        c.start_workers = std::min(c.start_workers, c.workers);
+        c.idle_timeout = readSeconds(*conf, "pm.idle_timeout", 10.0);
 
         std::string model = conf->getString("model.path", "/usr/share/predictd/mnist-cnn.onnx");
         // A relative model path in the ini file is relative to the ini file's directory; on the
@@ -126,6 +179,13 @@ bool loadServiceConfig(const std::string& ini_path,
             readInt(*conf, "limits.max_image_pixels", 4096LL * 4096, 784, 1LL << 30));
 
         c.log_level = conf->getString("log.level", "information");
+        c.log_file = conf->getString("log.file", "");
+        const std::string access = conf->getString("log.access", "on");
+        if (access != "on" && access != "off") {
+            throw Poco::InvalidArgumentException("log.access = '" + access +
+                                                 "': expected on or off");
+        }
+        c.access_log = access == "on";
         static const char* const kLevels[] = {"fatal",  "critical",    "error", "warning",
                                               "notice", "information", "debug", "trace"};
         if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {

@@ -5,6 +5,7 @@
 // overrides, so a flag always wins over the file. Nothing else parses configuration.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,14 @@
 #include "request_limits.hpp"
 
 namespace predictd {
+
+// How the number of workers is decided, with PHP-FPM's meanings (pm = ...).
+enum class ProcessManager {
+    kStatic,    // always `workers`
+    kDynamic,   // between min_spare idle and max_spare idle, at most `workers`
+    kOndemand,  // none until a connection waits; idle ones retire after idle_timeout
+};
+const char* processManagerName(ProcessManager pm);
 
 struct ServiceConfig {
     // [server]
@@ -22,12 +31,23 @@ struct ServiceConfig {
     int workers = 0;                 // workers = auto → number of CPUs
     int threads_per_worker = 1;      // threads_per_worker = 1 (OpenCV threads per worker)
     double graceful_timeout = 30.0;  // graceful_timeout = 30 (seconds)
+    double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off
+    std::uint64_t max_requests = 0;  // max_requests = 0: recycle after N requests; 0 = off
+    std::uint64_t max_requests_jitter = 0;  // max_requests_jitter = 0: + random 0..N
+    // [pm]
+    ProcessManager pm = ProcessManager::kStatic;  // pm = static
+    int start_workers = 0;                        // start_workers = auto
+    int min_spare = 1;                            // min_spare = 1
+    int max_spare = 3;                            // max_spare = 3
+    double idle_timeout = 10.0;                   // idle_timeout = 10 (seconds, ondemand)
     // [model]
     std::string model_path;  // path = /usr/share/predictd/mnist-cnn.onnx
     // [limits]
     RequestLimits limits;
     // [log]
     std::string log_level = "information";
+    std::string log_file;    // file = (empty: stderr); SIGUSR1 reopens it
+    bool access_log = true;  // access = on: one line per request
 
     std::string source;  // where the settings came from, for the start-up log line
 };

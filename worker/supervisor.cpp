@@ -14,15 +14,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <Poco/DigestEngine.h>
+#include <Poco/DigestStream.h>
 #include <Poco/Logger.h>
+#include <Poco/SHA2Engine.h>
+#include <Poco/StreamCopier.h>
+#include <systemd/sd-daemon.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 
 #include "fcgi_worker.hpp"
+#include "listen_queue.hpp"
+#include "service_log.hpp"
 
 namespace predictd {
 namespace {
@@ -54,6 +62,18 @@ std::string describeExit(int status) {
 
 Poco::Logger& logger() {
     return Poco::Logger::get("supervisor");
+}
+
+std::string sha256OfFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return "";
+    }
+    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+    Poco::DigestOutputStream out(engine);
+    Poco::StreamCopier::copyStream(in, out);
+    out.close();
+    return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 }  // namespace
@@ -95,17 +115,31 @@ void Supervisor::installSignalHandlers() {
 
 int Supervisor::run() {
     installSignalHandlers();
+    std::uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+        watchdog_interval_ms_ = static_cast<std::int64_t>(watchdog_usec / 2000);
+    }
+    dynamic_target_ = config_.pm == ProcessManager::kDynamic
+                          ? static_cast<std::size_t>(config_.start_workers)
+                          : 0;
+    publishModel();
     logger().information("predictd " PREDICTD_VERSION " listening on " +
-                         socket_.address().describe() + ", " + std::to_string(config_.workers) +
-                         " worker(s) × " + std::to_string(config_.threads_per_worker) +
-                         " thread(s), model " + config_.model_path + " (config: " + config_.source +
-                         ")");
+                         socket_.address().describe() + ", pm = " + processManagerName(config_.pm) +
+                         ", up to " + std::to_string(config_.workers) + " worker(s) × " +
+                         std::to_string(config_.threads_per_worker) + " thread(s), model " +
+                         config_.model_path + " (config: " + config_.source + ")");
     for (;;) {
+        murderStuckWorkers();
+        scaleWorkers();
         manageWorkers();
         int timeout_ms = stopping_ ? 100 : 1000;
         const std::int64_t until_spawn = next_spawn_ms_ - monotonicMs();
         if (!stopping_ && until_spawn > 0) {  // wake when a backed-off spawn is due
             timeout_ms = static_cast<int>(std::min<std::int64_t>(until_spawn, timeout_ms));
+        }
+        if (watchdog_interval_ms_ > 0) {
+            timeout_ms =
+                static_cast<int>(std::min<std::int64_t>(watchdog_interval_ms_, timeout_ms));
         }
         waitForEvent(timeout_ms);
         std::vector<int> signals;
@@ -115,6 +149,12 @@ int Supervisor::run() {
         }
         reapWorkers();
         noteReadyWorkers();
+        notifyReadyIfServing();
+        if (watchdog_interval_ms_ > 0 &&
+            monotonicMs() - last_watchdog_ms_ >= watchdog_interval_ms_) {
+            last_watchdog_ms_ = monotonicMs();
+            notifySystemd("WATCHDOG=1");
+        }
         if (stopping_) {
             if (workers_.empty()) {
                 break;
@@ -126,6 +166,35 @@ int Supervisor::run() {
     }
     logger().information(exit_code_ == kExitOk ? "stopped" : "stopped with errors");
     return exit_code_;
+}
+
+void Supervisor::notifySystemd(const std::string& state) const {
+    sd_notify(0, state.c_str());  // no-op without NOTIFY_SOCKET
+}
+
+void Supervisor::notifyReadyIfServing() {
+    if (stopping_ || reloading_) {
+        return;
+    }
+    const std::size_t ready = countGeneration(generation_, true);
+    const std::size_t wanted = std::min(targetWorkers(), static_cast<std::size_t>(1));
+    if (ready < wanted) {
+        return;
+    }
+    const std::string status =
+        "STATUS=serving with " + std::to_string(ready) + " worker(s), model " + config_.model_path;
+    if (!notified_ready_) {
+        notified_ready_ = true;
+        notifySystemd("READY=1\n" + status);
+    }
+}
+
+void Supervisor::publishModel() {
+    ModelInfo info;
+    info.path = config_.model_path;
+    info.sha256 = sha256OfFile(config_.model_path);
+    info.generation = generation_;
+    scoreboard_.publishModel(info);
 }
 
 void Supervisor::waitForEvent(int timeout_ms) {
@@ -169,18 +238,27 @@ void Supervisor::handleSignal(int sig) {
         case SIGTTIN:
             if (config_.workers < static_cast<int>(Scoreboard::kMaxSlots)) {
                 ++config_.workers;
+                ++dynamic_target_;
                 logger().information("SIGTTIN: workers = " + std::to_string(config_.workers));
             }
             break;
         case SIGTTOU:
             if (config_.workers > 1) {
                 --config_.workers;
+                dynamic_target_ =
+                    std::min(dynamic_target_, static_cast<std::size_t>(config_.workers));
                 logger().information("SIGTTOU: workers = " + std::to_string(config_.workers));
             }
             break;
+        case SIGUSR1:
+            reopenLogs();
+            for (const Worker& w : workers_) {
+                ::kill(w.pid, SIGUSR1);
+            }
+            logger().information("SIGUSR1: log files reopened");
+            break;
         default:
-            logger().information(std::string("ignoring ") + strsignal(sig) +
-                                 " (logs go to stderr; nothing to reopen)");
+            logger().information(std::string("ignoring ") + strsignal(sig));
             break;
     }
 }
@@ -206,6 +284,11 @@ void Supervisor::handleReload() {
     config_ = std::move(fresh);
     ++generation_;
     reloading_ = true;
+    dynamic_target_ = config_.pm == ProcessManager::kDynamic
+                          ? static_cast<std::size_t>(config_.start_workers)
+                          : 0;
+    notifySystemd("RELOADING=1\nSTATUS=reloading: generation " + std::to_string(generation_) +
+                  ", model " + config_.model_path);
     boot_failures_ = 0;
     next_spawn_ms_ = 0;
     logger().information("reload: starting generation " + std::to_string(generation_) +
@@ -224,7 +307,12 @@ void Supervisor::reapWorkers() {
         Worker w = *it;
         workers_.erase(it);
         ScoreboardSlot& slot = scoreboard_.slot(w.slot);
+        ServiceMetrics& metrics = scoreboard_.metrics();
         const std::uint64_t served = slot.requests.load();
+        const WorkerState last_state = slot.state.load();
+        if (last_state == WorkerState::kBusy && metrics.busy_now.load() > 0) {
+            metrics.busy_now.fetch_sub(1);  // it died mid-request and never said so
+        }
         slot.state.store(WorkerState::kFree);
         slot.pid.store(0);
 
@@ -232,6 +320,22 @@ void Supervisor::reapWorkers() {
         if (w.retiring || stopping_) {
             logger().information(who + " exited (" + describeExit(status) + ") after " +
                                  std::to_string(served) + " request(s)");
+            continue;
+        }
+        if (last_state == WorkerState::kExiting && WIFEXITED(status) &&
+            WEXITSTATUS(status) == kWorkerExitOk) {
+            metrics.restarts[static_cast<std::size_t>(RestartReason::kRecycle)].fetch_add(1);
+            logger().information(who + " recycled after " + std::to_string(served) +
+                                 " request(s) (max_requests)");
+            continue;
+        }
+        metrics
+            .restarts[static_cast<std::size_t>(w.killed ? RestartReason::kKilled
+                                                        : RestartReason::kCrash)]
+            .fetch_add(1);
+        if (w.killed) {
+            logger().warning(who + " was killed by the supervisor after " + std::to_string(served) +
+                             " request(s); respawning");
             continue;
         }
         const std::int64_t now = monotonicMs();
@@ -247,6 +351,9 @@ void Supervisor::reapWorkers() {
                 config_ = previous_config_;
                 --generation_;
                 reloading_ = false;
+                dynamic_target_ = countGeneration(generation_, false);
+                notifySystemd("READY=1\nSTATUS=reload aborted: model " +
+                              previous_config_.model_path + " still serving");
                 for (Worker& other : workers_) {
                     if (other.generation != generation_) {
                         retire(other);
@@ -262,7 +369,6 @@ void Supervisor::reapWorkers() {
                 continue;
             }
         }
-        ++restarts_;
         const bool died_early = !w.ready || now - scoreboard_.slot(w.slot).ready_ms.load() < 1000;
         if (died_early) {
             ++boot_failures_;
@@ -309,11 +415,132 @@ std::size_t Supervisor::countGeneration(std::uint32_t gen, bool ready_only) cons
         }));
 }
 
+std::size_t Supervisor::targetWorkers() const {
+    const auto max = static_cast<std::size_t>(config_.workers);
+    return config_.pm == ProcessManager::kStatic ? max : std::min(dynamic_target_, max);
+}
+
+// gunicorn's "murder": a worker busy on one request for longer than `timeout`, or idle but
+// silent (no heartbeat) for that long, is stuck: SIGKILL it; the reaper respawns it. NGINX has
+// already answered the client with a JSON 504 by then (fastcgi_read_timeout).
+void Supervisor::murderStuckWorkers() {
+    if (config_.timeout <= 0) {
+        return;
+    }
+    const std::int64_t now = monotonicMs();
+    const auto limit = static_cast<std::int64_t>(config_.timeout * 1000.0);
+    for (Worker& w : workers_) {
+        if (!w.ready || w.killed) {
+            continue;
+        }
+        const ScoreboardSlot& slot = scoreboard_.slot(w.slot);
+        const WorkerState state = slot.state.load(std::memory_order_acquire);
+        const std::int64_t started = slot.request_started_ms.load();
+        KillReason reason;
+        if (state == WorkerState::kBusy && started != 0 && now - started > limit) {
+            reason = KillReason::kRequestTimeout;
+        } else if (state == WorkerState::kIdle && now - slot.heartbeat_ms.load() > limit) {
+            reason = KillReason::kUnresponsive;
+        } else {
+            continue;
+        }
+        logger().error("worker " + std::to_string(w.pid) +
+                       (reason == KillReason::kRequestTimeout
+                            ? " exceeded timeout on one request"
+                            : " stopped responding (no heartbeat)") +
+                       " for more than " + std::to_string(limit) + " ms; killing it");
+        ::kill(w.pid, SIGKILL);
+        w.killed = true;
+        scoreboard_.metrics().kills[static_cast<std::size_t>(reason)].fetch_add(1);
+    }
+}
+
+// pm = dynamic: keep between min_spare and max_spare idle workers, spawning 1, 2, 4 … 32 per
+// second while short (PHP-FPM's rule). pm = ondemand: a worker when a connection waits and none
+// is idle; workers idle longer than idle_timeout retire. Decides once a second.
+void Supervisor::scaleWorkers() {
+    if (config_.pm == ProcessManager::kStatic || stopping_ || reloading_) {
+        return;
+    }
+    const std::int64_t now = monotonicMs();
+    const auto max = static_cast<std::size_t>(config_.workers);
+    std::size_t idle = 0;
+    std::size_t booting = 0;
+    for (const Worker& w : workers_) {
+        if (w.generation != generation_ || w.retiring) {
+            continue;
+        }
+        const WorkerState st = scoreboard_.slot(w.slot).state.load();
+        idle += st == WorkerState::kIdle ? 1 : 0;
+        booting += w.ready ? 0 : 1;
+    }
+    dynamic_target_ = std::min(dynamic_target_, max);
+
+    if (config_.pm == ProcessManager::kOndemand) {
+        const auto queue = readListenQueue(socket_.fd());
+        const bool waiting = queue && queue->queued > 0;
+        if (waiting && idle == 0 && booting == 0) {
+            if (dynamic_target_ < max) {
+                ++dynamic_target_;
+            } else if (!max_reached_noted_) {
+                max_reached_noted_ = true;
+                scoreboard_.metrics().max_workers_reached.fetch_add(1);
+            }
+        } else if (!waiting) {
+            max_reached_noted_ = false;
+        }
+        const auto idle_limit = static_cast<std::int64_t>(config_.idle_timeout * 1000.0);
+        for (Worker& w : workers_) {
+            const ScoreboardSlot& slot = scoreboard_.slot(w.slot);
+            const std::int64_t last = std::max(slot.last_active_ms.load(), slot.ready_ms.load());
+            if (w.ready && !w.retiring && w.generation == generation_ &&
+                slot.state.load() == WorkerState::kIdle && now - last > idle_limit) {
+                retire(w);
+                dynamic_target_ = dynamic_target_ > 0 ? dynamic_target_ - 1 : 0;
+            }
+        }
+        return;
+    }
+
+    if (now - last_scale_ms_ < 1000) {
+        return;
+    }
+    last_scale_ms_ = now;
+    const auto min_spare = static_cast<std::size_t>(config_.min_spare);
+    const auto max_spare = static_cast<std::size_t>(config_.max_spare);
+    if (idle + booting < min_spare) {
+        if (dynamic_target_ < max) {
+            const std::size_t add =
+                std::min({spawn_rate_, max - dynamic_target_, min_spare - idle - booting});
+            dynamic_target_ += std::max<std::size_t>(add, 1);
+            spawn_rate_ = std::min<std::size_t>(spawn_rate_ * 2, 32);
+        } else if (!max_reached_noted_) {
+            max_reached_noted_ = true;
+            scoreboard_.metrics().max_workers_reached.fetch_add(1);
+            logger().warning("all " + std::to_string(max) +
+                             " workers busy (pm.max reached); consider more workers");
+        }
+        return;
+    }
+    spawn_rate_ = 1;
+    max_reached_noted_ = false;
+    if (idle > max_spare && dynamic_target_ > 1) {
+        for (Worker& w : workers_) {  // retire one idle worker per second
+            if (w.ready && !w.retiring && w.generation == generation_ &&
+                scoreboard_.slot(w.slot).state.load() == WorkerState::kIdle) {
+                retire(w);
+                --dynamic_target_;
+                break;
+            }
+        }
+    }
+}
+
 void Supervisor::manageWorkers() {
     if (stopping_) {
         return;
     }
-    const auto desired = static_cast<std::size_t>(config_.workers);
+    const std::size_t desired = targetWorkers();
     const std::size_t ready_new = countGeneration(generation_, true);
     std::size_t old_alive = static_cast<std::size_t>(
         std::count_if(workers_.begin(), workers_.end(),
@@ -334,6 +561,9 @@ void Supervisor::manageWorkers() {
         reloading_ = false;
         logger().information("reload complete: generation " + std::to_string(generation_) +
                              " serving with model " + config_.model_path);
+        publishModel();
+        notifySystemd("READY=1\nSTATUS=serving generation " + std::to_string(generation_) +
+                      " with model " + config_.model_path);
     }
 
     std::size_t current = countGeneration(generation_, false);
@@ -343,7 +573,7 @@ void Supervisor::manageWorkers() {
         spawnWorker();
         ++current;
     }
-    // Scale down (SIGTTOU, or a reload with fewer workers): retire the newest first.
+    // Scale down (SIGTTOU, the scaler, or a reload with fewer workers): retire the newest first.
     for (auto it = workers_.rbegin(); it != workers_.rend() && current > desired; ++it) {
         if (it->generation == generation_ && !it->retiring) {
             retire(*it);
@@ -371,6 +601,8 @@ void Supervisor::spawnWorker() {
     s.request_started_ms.store(0);
     s.ready_ms.store(0);
     s.heartbeat_ms.store(monotonicMs());
+    s.spawned_ms.store(monotonicMs());
+    s.last_active_ms.store(0);
 
     // Block signals across fork so the child cannot run the supervisor's handlers.
     sigset_t all;
@@ -425,6 +657,7 @@ void Supervisor::retire(Worker& w) {
 void Supervisor::beginShutdown(bool graceful) {
     if (!stopping_) {
         stopping_ = true;
+        notifySystemd("STOPPING=1");
         stop_deadline_ms_ =
             monotonicMs() + static_cast<std::int64_t>(config_.graceful_timeout * 1000.0);
     }
@@ -440,6 +673,7 @@ void Supervisor::killStragglers() {
     for (const Worker& w : workers_) {
         logger().warning("worker " + std::to_string(w.pid) + " still running; sending SIGKILL");
         ::kill(w.pid, SIGKILL);
+        scoreboard_.metrics().kills[static_cast<std::size_t>(KillReason::kShutdown)].fetch_add(1);
     }
     stop_deadline_ms_ = monotonicMs() + 60'000;  // wait for the reaper, do not repeat the kill
 }

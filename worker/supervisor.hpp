@@ -46,6 +46,7 @@ class Supervisor {
         std::int64_t spawned_ms = 0;
         bool ready = false;     // scoreboard said it loaded the model
         bool retiring = false;  // SIGTERM sent; it finishes its request and exits
+        bool killed = false;    // SIGKILLed by murderStuckWorkers
     };
 
     void installSignalHandlers();
@@ -54,7 +55,13 @@ class Supervisor {
     void handleReload();
     void reapWorkers();
     void noteReadyWorkers();
+    void murderStuckWorkers();
+    void scaleWorkers();
     void manageWorkers();
+    [[nodiscard]] std::size_t targetWorkers() const;
+    void publishModel();
+    void notifySystemd(const std::string& state) const;
+    void notifyReadyIfServing();
     void spawnWorker();
     void retire(Worker& w);
     void beginShutdown(bool graceful);
@@ -79,7 +86,17 @@ class Supervisor {
     // Crash-loop backoff: consecutive workers that died before becoming ready.
     int boot_failures_ = 0;
     std::int64_t next_spawn_ms_ = 0;
-    std::uint64_t restarts_ = 0;
+
+    // pm = dynamic | ondemand: the worker count the scaler currently wants.
+    std::size_t dynamic_target_ = 0;
+    std::size_t spawn_rate_ = 1;  // doubles while short of idle workers (PHP-FPM), up to 32
+    std::int64_t last_scale_ms_ = 0;
+    bool max_reached_noted_ = false;
+
+    // systemd: READY=1 sent (Type=notify), and the watchdog interval if enabled.
+    bool notified_ready_ = false;
+    std::int64_t watchdog_interval_ms_ = 0;
+    std::int64_t last_watchdog_ms_ = 0;
 };
 
 }  // namespace predictd

@@ -1,0 +1,71 @@
+// service_metrics.hpp — pool-wide counters and histograms, shared by every process.
+//
+// Lives in the scoreboard's shared mapping (created before fork), so what a worker counted
+// survives that worker's death, and /status and /metrics, answered by any worker, see the whole
+// pool. Every field is a lock-free atomic; workers add, nobody resets. Rendering lives in
+// status_report.cpp; this file only defines the storage and how values are recorded.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace predictd {
+
+enum class Route : std::size_t { kPredict, kHealth, kReady, kStatus, kMetrics, kOther, kCount };
+Route routeOf(std::string_view path);
+const char* routeName(Route route);
+
+// Status codes counted separately; anything else lands in the last slot ("other").
+inline constexpr std::array<int, 12> kCountedStatuses = {200, 400, 404, 405, 408, 413,
+                                                         415, 422, 500, 502, 503, 504};
+std::size_t statusIndex(int status);  // kCountedStatuses.size() for "other"
+
+// Why a worker had to be replaced, and why the supervisor SIGKILLed one.
+enum class RestartReason : std::size_t { kCrash, kKilled, kRecycle, kCount };
+const char* restartReasonName(RestartReason reason);
+enum class KillReason : std::size_t { kRequestTimeout, kUnresponsive, kShutdown, kCount };
+const char* killReasonName(KillReason reason);
+
+template <std::size_t N>
+struct SharedHistogram {
+    std::array<std::atomic<std::uint64_t>, N + 1> buckets{};  // last one is +Inf
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint64_t> sum_micros{0};
+
+    void observe(std::size_t bucket, std::uint64_t micros) {
+        buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+        count.fetch_add(1, std::memory_order_relaxed);
+        sum_micros.fetch_add(micros, std::memory_order_relaxed);
+    }
+};
+
+// Upper bounds, in seconds for latencies and images for batch sizes.
+inline constexpr std::array<double, 14> kLatencyBounds = {
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+inline constexpr std::array<double, 8> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128};
+
+struct ServiceMetrics {
+    std::atomic<std::int64_t> start_time_unix{0};
+    std::atomic<std::uint64_t> accepted{0};  // FastCGI connections accepted by workers
+    std::atomic<std::uint64_t> busy_now{0};  // workers busy now (the reaper fixes dead ones)
+    std::atomic<std::uint64_t> max_busy{0};  // most workers busy at once
+    std::atomic<std::uint64_t> max_workers_reached{0};  // times a pm wanted more than `workers`
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(RestartReason::kCount)>
+        restarts{};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(KillReason::kCount)> kills{};
+    std::array<std::array<std::atomic<std::uint64_t>, kCountedStatuses.size() + 1>,
+               static_cast<std::size_t>(Route::kCount)>
+        requests{};
+    SharedHistogram<kLatencyBounds.size()> request_seconds;
+    SharedHistogram<kLatencyBounds.size()> inference_seconds;
+    SharedHistogram<kBatchBounds.size()> batch_size;
+
+    void recordRequest(Route route, int status, std::uint64_t micros);
+    void recordInference(std::size_t images, std::uint64_t micros);
+    void noteBusy(std::uint64_t busy_now);
+};
+
+}  // namespace predictd
