@@ -35,6 +35,7 @@
 
 #include "digit_model.hpp"
 #include "http_types.hpp"
+#include "model_self_check.hpp"
 #include "request_handler.hpp"
 #include "service_log.hpp"
 #include "status_report.hpp"
@@ -289,17 +290,18 @@ int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slo
                 {500, "internal_error", "the worker could not process this request"});
         }
         writeResponse(req, http, response);
+        // Count before the connection closes: once the client has its answer, its next request
+        // (say, GET /metrics on another worker) must already see this one.
+        const auto micros = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count());
+        metrics.recordRequest(routeOf(http.path), response.status, micros);
         if (config.access_log) {  // the params are freed by FCGX_Finish_r
             const char* id = FCGX_GetParam("REQUEST_ID", req.envp);
             request_id.assign(id != nullptr ? id : "");
         }
         FCGX_Finish_r(&req);  // flushes and closes the connection (no keep-alive)
-
-        const auto micros =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::steady_clock::now() - t0)
-                                           .count());
-        metrics.recordRequest(routeOf(http.path), response.status, micros);
         if (config.access_log) {
             accessLog(access, request_id, http, response, micros);
         }
@@ -339,6 +341,10 @@ int runWorker(const WorkerContext& ctx) {
         Result<DigitModel> model = DigitModel::load(ctx.config->model_path);
         if (!model) {
             log.error(model.error().message);
+            return kWorkerExitBootFailure;
+        }
+        if (auto failure = selfCheckModel(model.value())) {
+            log.error(ctx.config->model_path + ": " + *failure);
             return kWorkerExitBootFailure;
         }
         RequestHandler handler(model.value(), ctx.config->limits);

@@ -5,11 +5,16 @@
 // SOF, the first TIFF IFD, ...), so a header that lies about its size is refused before
 // OpenCV allocates anything. The decoded size is checked again afterwards as a second line.
 // Formats: the header sniff also decides the format, and one outside limits.allowed_formats is
-// refused (415) before the size check. The sniff agrees with cv::imdecode's own choice of
-// decoder (both go by the same magic bytes), so an allowed format cannot smuggle in another.
-// GIF: OpenCV 4.6 has no GIF reader (cv::haveImageReader is false for GIF in this build), so
-// GIF is not allowed by default; if allowed, GIF headers are recognised (and oversized GIFs
-// refused as image_too_large) but decoding one ends in undecodable_image.
+// refused (415) before the size check. cv::imdecode then picks its decoder by itself, trying
+// each one's signature in a fixed order (BMP, HDR, JPEG, WebP, Sun raster, PxM, PFM, TIFF, PNG,
+// DICOM, ...). For our formats the signatures agree with our sniff, and those decoders come
+// first, with one gap: when the sniffed format's decoder declines (OpenCV's WebP check asks
+// libwebp, which is stricter than our sniff), imdecode goes on down the list, and the DICOM
+// (GDCM) decoder matches "DICM" at offset 128 whatever comes before it. That would decode a
+// DICOM image of any size, unchecked, with a large parser that aborts on bad input (found by
+// fuzz_image_decode: a GIF header with "DICM" at 128 killed the process in GDCM). So any input
+// with that DICOM signature is refused before imdecode, and so is GIF, which OpenCV 4.6 has no
+// decoder for (GIF is also left out of the default allowed_formats).
 #include "image_decode.hpp"
 
 #include <algorithm>
@@ -64,6 +69,13 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
     if (exceeds(header->width, header->height, limits.max_image_pixels)) {
         return tooLarge(header->width, header->height, limits.max_image_pixels);
     }
+    if (header->format == "gif") {
+        return undecodable("GIF images cannot be decoded by this server (no GIF decoder)");
+    }
+    if (bytes.size() >= 132 && bytes.substr(128, 4) == "DICM") {
+        return undecodable("could not decode " + header->format +
+                           " image (it also carries a DICOM signature)");
+    }
     if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
         return undecodable("encoded image is too large to decode");
     }
@@ -80,9 +92,6 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
         return undecodable("could not decode " + header->format + " image: " + e.what());
     }
     if (image.empty()) {
-        if (header->format == "gif") {
-            return undecodable("GIF images cannot be decoded by this server (no GIF decoder)");
-        }
         return undecodable("could not decode " + header->format + " image (corrupt or truncated)");
     }
     const auto rows = static_cast<std::uint64_t>(image.rows);

@@ -20,8 +20,8 @@ namespace predictd {
 //   400 undecodable_image: not one of kImageFormats, or a truncated/malformed header;
 //   415 unsupported_image_format: a format not in limits.allowed_formats;
 //   413 image_too_large: a zero dimension, or width*height > limits.max_image_pixels.
-// Then 400 undecodable_image for a decoder failure (corrupt data; GIF, whose header is read but
-// which OpenCV 4.6 cannot decode, when "gif" is allowed).
+// Then 400 undecodable_image for GIF (its header is read, but OpenCV 4.6 cannot decode it), an
+// input OpenCV might hand to its DICOM decoder ("DICM" at offset 128), or a decoder failure.
 Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits);
 
 }  // namespace predictd

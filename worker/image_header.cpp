@@ -220,8 +220,16 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
     return std::nullopt;
 }
 
-// PNM: "P1".."P6", then whitespace-separated decimal width and height; '#' starts a comment
-// that runs to the end of the line.
+// PNM: "P1".."P6" and a whitespace byte, then decimal width and height, read exactly as
+// OpenCV's PxM decoder reads them (grfmt_pxm.cpp, ReadNumber), so both see the same size:
+// before a number, whitespace is skipped and '#' starts a comment that runs to the end of the
+// line; the one byte that ends a number is consumed whatever it is, so in "28#30000\n" the
+// '#' is that terminator, not a comment, and the next number is 30000. (Reading it as a
+// comment let a header show us 28x28 while OpenCV allocated 28x30000.)
+bool isPnmSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 std::optional<ImageHeader> readPnm(std::string_view d) {
     std::size_t pos = 2;
     auto nextNumber = [&]() -> std::optional<U32> {
@@ -231,7 +239,7 @@ std::optional<ImageHeader> readPnm(std::string_view d) {
                 while (pos < d.size() && d[pos] != '\n' && d[pos] != '\r') {
                     ++pos;
                 }
-            } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+            } else if (isPnmSpace(c)) {
                 ++pos;
             } else {
                 break;
@@ -246,10 +254,11 @@ std::optional<ImageHeader> readPnm(std::string_view d) {
             }
             ++pos;
         }
-        // A number must be followed by whitespace or a comment, not end the buffer.
+        // A number must be followed by a byte (OpenCV reads one more), not end the buffer.
         if (pos == begin || pos >= d.size()) {
             return std::nullopt;
         }
+        ++pos;  // the terminator, consumed unread
         return static_cast<U32>(v);
     };
     const auto w = nextNumber();
@@ -282,7 +291,8 @@ std::optional<ImageHeader> readImageHeader(std::string_view bytes) {
     if (b.matches(0, std::string_view("II*\0", 4)) || b.matches(0, std::string_view("MM\0*", 4))) {
         return readTiff(b);
     }
-    if (b.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6') {
+    if (b.size() >= 3 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '6' &&
+        isPnmSpace(bytes[2])) {
         return readPnm(bytes);
     }
     return std::nullopt;

@@ -191,4 +191,44 @@ ListenSocket ListenSocket::open(const ListenAddress& address, int backlog, unsig
     return s;
 }
 
+ListenSocket ListenSocket::adopt(int fd, std::string* error) {
+    ListenSocket s;
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) {
+        *error = "inherited descriptor " + std::to_string(fd) + " is not a listening socket";
+        return s;
+    }
+    sockaddr_storage ss{};
+    len = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+        *error = errnoText("getsockname");
+        return s;
+    }
+    ListenAddress a;
+    if (ss.ss_family == AF_UNIX) {
+        a.kind = ListenAddress::Kind::kUnix;
+        a.path = reinterpret_cast<sockaddr_un*>(&ss)->sun_path;
+    } else {
+        char host[INET6_ADDRSTRLEN] = {};
+        a.kind = ListenAddress::Kind::kTcp;
+        if (ss.ss_family == AF_INET) {
+            auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+            ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+            a.port = ntohs(in->sin_port);
+        } else {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+            ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            a.port = ntohs(in6->sin6_port);
+        }
+        a.host = host;
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);   // workers poll it
+    ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) & ~FD_CLOEXEC);  // workers inherit it
+    s.fd_ = fd;
+    s.address_ = a;
+    s.owns_path_ = false;
+    return s;
+}
+
 }  // namespace predictd

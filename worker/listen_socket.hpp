@@ -37,6 +37,10 @@ class ListenSocket {
     static ListenSocket open(const ListenAddress& address, int backlog, unsigned unix_mode,
                              const std::string& unix_group, std::string* error);
 
+    // Takes over a listening socket passed by systemd socket activation (LISTEN_FDS). The
+    // socket file, if any, stays systemd's: it is never unlinked here.
+    static ListenSocket adopt(int fd, std::string* error);
+
     [[nodiscard]] int fd() const { return fd_; }
     [[nodiscard]] bool valid() const { return fd_ >= 0; }
     [[nodiscard]] const ListenAddress& address() const { return address_; }

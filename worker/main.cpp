@@ -1,6 +1,7 @@
 // main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
 #include <Poco/Logger.h>
 
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,12 +121,22 @@ int main(int argc, char** argv) {
         log.fatal("model file " + config.model_path + " is not readable: " + std::strerror(errno));
         return predictd::kExitModel;
     }
-    predictd::ListenSocket socket = predictd::ListenSocket::open(
-        config.listen, config.backlog, config.socket_mode, config.socket_group, &error);
+    // systemd socket activation (predictd.socket): the socket is already bound and listening,
+    // and stays open across restarts of the service, so no connection is ever refused.
+    const int passed = sd_listen_fds(1);
+    if (passed > 1) {
+        log.fatal("systemd passed " + std::to_string(passed) + " sockets; predictd uses one");
+        return kExitConfig;
+    }
+    predictd::ListenSocket socket =
+        passed == 1 ? predictd::ListenSocket::adopt(SD_LISTEN_FDS_START, &error)
+                    : predictd::ListenSocket::open(config.listen, config.backlog,
+                                                   config.socket_mode, config.socket_group, &error);
     if (!socket.valid()) {
         log.fatal("cannot listen on " + config.listen.describe() + ": " + error);
         return kExitConfig;
     }
+    config.listen = socket.address();  // what is really served, for logs and reload checks
     try {
         predictd::Supervisor supervisor(std::move(config), config_path, std::move(overrides),
                                         std::move(socket));

@@ -1,7 +1,8 @@
 // predict_request.cpp — strict JSON parsing (jsoncpp) and schema checks of the predict body.
 //
 // Before jsoncpp sees the body, a linear scan bounds its nesting (limits.max_json_depth), so a
-// body of a million '[' costs neither parser recursion nor a million Json::Values. Each image's
+// body of a million '[' costs neither parser recursion nor a million Json::Values, and refuses
+// NUL bytes, which jsoncpp would take as the end of the body. Each image's
 // base64 text is measured (limits.max_base64_bytes) before it is copied out of the tree.
 #include "predict_request.hpp"
 
@@ -50,10 +51,18 @@ std::string oneLine(const std::string& text) {
     return out;
 }
 
-// The deepest nesting of arrays and objects, counted outside strings, or an error as soon as it
-// exceeds `limit`. Does not validate the JSON (jsoncpp does, next): unbalanced brackets and an
-// unterminated string only end the scan.
-std::optional<ApiError> checkDepth(std::string_view body, std::size_t limit) {
+ApiError nulByte(std::size_t pos) {
+    return badRequest("invalid_json",
+                      "request body is not valid JSON: NUL byte at offset " + std::to_string(pos));
+}
+
+// Before jsoncpp, one pass over the body: json_too_deep as soon as arrays and objects (counted
+// outside strings) nest deeper than `limit`, and invalid_json for a NUL byte anywhere (JSON
+// allows none, and jsoncpp takes one as the end of the input, so `{"image":"..."}\0junk` would
+// otherwise pass as valid: found by fuzz_predict_request). Validates nothing else (jsoncpp
+// does, next): unbalanced brackets and an unterminated string only end the scan.
+std::optional<ApiError> prescan(std::string_view body, std::size_t limit) {
+    constexpr std::string_view kStringStops("\"\\\0", 3);
     std::size_t depth = 0;
     std::size_t pos = 0;
     while (pos < body.size()) {
@@ -62,15 +71,23 @@ std::optional<ApiError> checkDepth(std::string_view body, std::size_t limit) {
             // Skip the string: to the next unescaped quote (or the end).
             ++pos;
             while (true) {
-                pos = body.find_first_of("\\\"", pos);
+                pos = body.find_first_of(kStringStops, pos);
                 if (pos == std::string_view::npos) {
                     return std::nullopt;
+                }
+                if (body[pos] == '\0') {
+                    return nulByte(pos);
                 }
                 if (body[pos] == '"') {
                     break;
                 }
+                if (pos + 1 < body.size() && body[pos + 1] == '\0') {
+                    return nulByte(pos + 1);
+                }
                 pos += 2;  // a backslash and the character it escapes
             }
+        } else if (c == '\0') {
+            return nulByte(pos);
         } else if (c == '[' || c == '{') {
             if (++depth > limit) {
                 return badRequest("json_too_deep", "JSON nesting deeper than " +
@@ -107,8 +124,8 @@ Result<std::string> imageText(const Json::Value& value, const RequestLimits& lim
 }
 
 Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits& limits) {
-    if (auto tooDeep = checkDepth(body, limits.max_json_depth)) {
-        return *std::move(tooDeep);
+    if (auto refused = prescan(body, limits.max_json_depth)) {
+        return *std::move(refused);
     }
     Json::Value root;
     try {

@@ -11,12 +11,17 @@
 //      digit is light on dark, as in MNIST.
 //   4. Square: a non-square image is padded on both sides of its short dimension to a square,
 //      with the background value (the ring mean after step 3), so the digit stays centred and
-//      keeps its aspect ratio.
+//      keeps its aspect ratio. The square is at most kMaxSquareSide on a side: a longer
+//      non-square image is first shrunk (cv::INTER_AREA, aspect ratio kept) so its long side is
+//      kMaxSquareSide. Without that, a 1 x 1000000 image (a million pixels, within
+//      max_image_pixels) would be padded to 10^12 pixels (found by fuzz_request_handler: a
+//      4 GB allocation from a 1 KB JPEG).
 //   5. Size: resized to 28x28 with cv::INTER_AREA; an image already 28x28 is not resampled,
 //      so an MNIST image passes through unchanged (only scaled to [0,1]).
 #include "preprocess.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <string>
 
@@ -25,6 +30,9 @@
 
 namespace predictd {
 namespace {
+
+// Longest side of the padded square of step 4 (4 MB of floats).
+constexpr int kMaxSquareSide = 1024;
 
 ApiError unusable(std::string message) {
     return ApiError{400, "undecodable_image", std::move(message)};
@@ -125,7 +133,17 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
             background = 1.0 - background;
         }
 
-        // 4. Pad to a square with the background value.
+        // 4. Pad to a square with the background value (shrinking a long image first).
+        if (gray.rows != gray.cols && std::max(gray.rows, gray.cols) > kMaxSquareSide) {
+            const double scale = double{kMaxSquareSide} / std::max(gray.rows, gray.cols);
+            const auto shrink = [scale](int n) {
+                return std::clamp(static_cast<int>(std::lround(n * scale)), 1, kMaxSquareSide);
+            };
+            cv::Mat shrunk;
+            cv::resize(gray, shrunk, cv::Size(shrink(gray.cols), shrink(gray.rows)), 0, 0,
+                       cv::INTER_AREA);
+            gray = shrunk;
+        }
         if (gray.rows != gray.cols) {
             const int side = std::max(gray.rows, gray.cols);
             const int top = (side - gray.rows) / 2;

@@ -81,7 +81,8 @@ std::string predictBody(const std::string& image_bytes) {
     return R"({"image": ")" + base64(image_bytes) + "\"}";
 }
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                           const std::vector<std::string>& env) {
     std::vector<char*> args;
     for (const auto& a : argv) {
         args.push_back(const_cast<char*>(a.c_str()));
@@ -93,6 +94,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
         int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(fd, 1);
         ::dup2(fd, 2);
+        for (const auto& e : env) {
+            ::putenv(const_cast<char*>(e.c_str()));
+        }
         ::execv(args[0], args.data());
         ::_exit(127);
     }
@@ -192,19 +196,25 @@ bool processExists(pid_t pid) {
 
 PredictdService::PredictdService(const Options& options) : dir_(makeTempDir()) {
     const std::string src = sourceDir();
-    std::vector<std::string> argv = {PREDICTD_BINARY};
+    std::vector<std::string> argv;
+    for (const auto& a : options.launcher) {
+        argv.push_back(a == "@SOCKET@" ? socketPath() : a);
+    }
+    argv.push_back(PREDICTD_BINARY);
     if (!options.ini_text.empty()) {
         std::ofstream(iniPath()) << options.ini_text;
         argv.insert(argv.end(), {"--config", iniPath()});
     }
-    argv.insert(argv.end(), {"--listen", "unix:" + socketPath(), "--socket-mode", "0666",
-                             "--workers", std::to_string(options.workers)});
+    if (options.listen_flag) {
+        argv.insert(argv.end(), {"--listen", "unix:" + socketPath(), "--socket-mode", "0666"});
+    }
+    argv.insert(argv.end(), {"--workers", std::to_string(options.workers)});
     if (options.ini_text.empty() || !options.model.empty()) {
         argv.insert(argv.end(), {"--model", options.model.empty() ? src + "/model/mnist-cnn.onnx"
                                                                   : options.model});
     }
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
-    predictd_storage_.emplace(argv, dir_ + "/predictd.log");
+    predictd_storage_.emplace(argv, dir_ + "/predictd.log", options.env);
     predictd_ = &*predictd_storage_;
 
     if (options.with_nginx) {

@@ -19,7 +19,9 @@ namespace predictd::testing {
 // A child process started with fork/exec; stdout+stderr go to `log_path`.
 class ChildProcess {
   public:
-    ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+    // `env` entries ("NAME=value") are added to the child's environment.
+    ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::vector<std::string>& env = {});
     ~ChildProcess();  // SIGKILLs the process group if still running
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -74,6 +76,9 @@ class PredictdService {
         std::vector<std::string> extra_args;  // more predictd flags
         std::string ini_text;                 // if set, written to predictd.ini and used
         bool with_nginx = true;
+        std::vector<std::string> env;       // extra environment, "NAME=value"
+        std::vector<std::string> launcher;  // argv prefix; "@SOCKET@" = socketPath()
+        bool listen_flag = true;            // pass --listen unix:<dir>/predictd.sock
     };
     explicit PredictdService(const Options& options);
     PredictdService() : PredictdService(Options{}) {}
@@ -94,6 +99,8 @@ class PredictdService {
     [[nodiscard]] std::string predictdLog() const { return readFile(dir_ + "/predictd.log"); }
     ChildProcess& supervisor() { return *predictd_; }
     std::vector<pid_t> workers() const { return childrenOf(predictd_->pid()); }
+    // GET /status?full through NGINX, parsed fields by name ("" when absent).
+    HttpResult status(bool full = false) const { return get(full ? "/status?full" : "/status"); }
 
   private:
     std::string dir_;

@@ -218,5 +218,16 @@ TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {
     EXPECT_EQ(parse(ok.body)["prediction"].asInt(), 8);
 }
 
+// Runs last in this suite: nothing above may have cost a worker its life (a respawn would hide
+// a crash from every other assertion).
+TEST_F(PredictApi, NoWorkerDiedAnsweringAnyOfTheAbove) {
+    HttpResult r = service_->get("/status");
+    ASSERT_EQ(r.status, 200);
+    Json::Value v = parse(r.body);
+    EXPECT_EQ(v["restarts"]["crash"].asUInt64(), 0u) << service_->predictdLog();
+    EXPECT_EQ(v["restarts"]["killed"].asUInt64(), 0u);
+    EXPECT_EQ(service_->predictdLog().find(" died"), std::string::npos) << service_->predictdLog();
+}
+
 }  // namespace
 }  // namespace predictd::testing

@@ -1,0 +1,444 @@
+// test_operations.cpp — what operators rely on: /status, /metrics, recycling, timeouts,
+// process managers, log reopening, systemd notify and socket activation, and zero failed
+// requests while workers are reloaded, killed and scaled under load.
+#include <gtest/gtest.h>
+#include <json/json.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "service_harness.hpp"
+
+namespace predictd::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Json::Value parseJson(const std::string& text) {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::istringstream in(text);
+    EXPECT_TRUE(Json::parseFromStream(b, in, &v, &errs)) << text;
+    return v;
+}
+
+Json::Value statusOf(const PredictdService& s, bool full = false) {
+    HttpResult r = s.status(full);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return parseJson(r.body);
+}
+
+int predictDigit(const PredictdService& s, int digit) {
+    HttpResult r = s.post("/predict", predictBody(samplePng(digit)));
+    if (r.status != 200) {
+        return -r.status;
+    }
+    return parseJson(r.body)["prediction"].asInt();
+}
+
+std::string expectedSha256() {
+    std::string line = readFile(sourceDir() + "/model/mnist-cnn.onnx.sha256");
+    return line.substr(0, 64);
+}
+
+// Parses Prometheus text with the reference parser (python3-prometheus-client) and returns
+// {"name{labels}": value} as JSON, so the test checks what a real scraper would read.
+Json::Value scrape(const std::string& text, const std::string& dir) {
+    const std::string in = dir + "/metrics.txt";
+    const std::string out = dir + "/metrics.json";
+    std::ofstream(in) << text;
+    const std::string cmd =
+        "/usr/bin/python3 -c '"
+        "import json,sys\n"
+        "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+        "out={}\n"
+        "for fam in parse(open(sys.argv[1]).read()):\n"
+        "  for s in fam.samples:\n"
+        "    labels=\",\".join(k+\"=\"+v for k,v in sorted(s.labels.items()))\n"
+        "    out[s.name+\"{\"+labels+\"}\"]=s.value\n"
+        "json.dump(out,open(sys.argv[2],\"w\"))\n"
+        "' " +
+        in + " " + out;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << text;
+    return parseJson(readFile(out));
+}
+
+TEST(Operations, StatusReportsThePoolAndSurvivesWorkerDeaths) {
+    PredictdService s;
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(predictDigit(s, i), i);
+    }
+    ASSERT_EQ(s.post("/predict", "{").status, 400);
+
+    Json::Value st = statusOf(s);
+    EXPECT_EQ(st["process_manager"].asString(), "static");
+    EXPECT_EQ(st["total_processes"].asInt(), 2);
+    EXPECT_EQ(st["idle_processes"].asInt() + st["active_processes"].asInt(), 2);
+    EXPECT_GE(st["active_processes"].asInt(), 1);  // the one answering this request
+    EXPECT_GE(st["accepted_conn"].asUInt64(), 7u);
+    ASSERT_TRUE(st["listen_queue"].isUInt()) << "unix-socket listen queue must be reported";
+    EXPECT_EQ(st["listen_queue"].asUInt(), 0u);
+    EXPECT_EQ(st["listen_queue_len"].asUInt(), 1024u);
+    EXPECT_EQ(st["model"]["name"].asString(), "mnist-cnn.onnx");
+    EXPECT_EQ(st["model"]["sha256"].asString(), expectedSha256());
+    EXPECT_EQ(st["restarts"]["crash"].asUInt64(), 0u);
+
+    Json::Value full = statusOf(s, true);
+    ASSERT_EQ(full["workers"].size(), 2u);
+    std::vector<pid_t> pids = s.workers();
+    for (const auto& row : full["workers"]) {
+        EXPECT_NE(std::find(pids.begin(), pids.end(), row["pid"].asInt()), pids.end());
+    }
+
+    // Counters are pool-wide and survive the death of the worker that counted them.
+    const auto accepted = st["accepted_conn"].asUInt64();
+    ::kill(pids[0], SIGKILL);
+    ASSERT_TRUE(eventually(
+        [&] {
+            Json::Value now = statusOf(s);
+            return now["total_processes"].asInt() == 2 && now["restarts"]["crash"].asUInt64() == 1;
+        },
+        seconds(10)))
+        << s.predictdLog();
+    Json::Value after = statusOf(s);
+    EXPECT_GT(after["accepted_conn"].asUInt64(), accepted);
+    EXPECT_EQ(after["restarts"]["crash"].asUInt64(), 1u)
+        << after.toStyledString() << s.predictdLog();
+}
+
+TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
+    PredictdService s;
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_EQ(predictDigit(s, 9 - i), 9 - i);
+    }
+    std::string batch = R"({"images":[")" + base64(samplePng(1)) + R"(",")" + base64(samplePng(2)) +
+                        R"(",")" + base64(samplePng(3)) + "\"]}";
+    ASSERT_EQ(s.post("/predict", batch).status, 200);
+    ASSERT_EQ(s.post("/predict", R"({"image": 1})").status, 400);
+    ASSERT_EQ(s.get("/nope").status, 404);
+
+    HttpResult r = s.get("/metrics");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["content-type"].rfind("text/plain; version=0.0.4", 0), 0u);
+    Json::Value m = scrape(r.body, s.dir());
+    EXPECT_EQ(m["predictd_requests_total{route=/predict,status=200}"].asDouble(), 7);
+    EXPECT_EQ(m["predictd_requests_total{route=/predict,status=400}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=other,status=404}"].asDouble(), 1);
+    EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 9);
+    EXPECT_EQ(m["predictd_request_duration_seconds_bucket{le=+Inf}"].asDouble(),
+              m["predictd_request_duration_seconds_count{}"].asDouble());
+    EXPECT_EQ(
+        m["predictd_workers{state=idle}"].asDouble() + m["predictd_workers{state=busy}"].asDouble(),
+        2);
+    EXPECT_EQ(m["predictd_worker_restarts_total{reason=crash}"].asDouble(), 0);
+    EXPECT_TRUE(m.isMember("predictd_model_info{name=mnist-cnn.onnx,path=" + sourceDir() +
+                           "/model/mnist-cnn.onnx,sha256=" + expectedSha256() + ",version=1}"))
+        << r.body;
+    EXPECT_TRUE(m.isMember("predictd_listen_queue{}"));
+}
+
+TEST(Operations, MaxRequestsRecyclesWorkersWithoutFailingRequests) {
+    PredictdService::Options o;
+    o.extra_args = {"--max-requests", "20", "--max-requests-jitter", "5"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    int ok = 0;
+    for (int i = 0; i < 200; ++i) {
+        ok += predictDigit(s, i % 10) == i % 10 ? 1 : 0;
+    }
+    EXPECT_EQ(ok, 200) << s.predictdLog();
+    Json::Value st = statusOf(s);
+    EXPECT_GE(st["restarts"]["max_requests"].asUInt64(), 5u) << s.predictdLog();
+    EXPECT_EQ(st["restarts"]["crash"].asUInt64(), 0u) << s.predictdLog();
+    EXPECT_NE(s.predictdLog().find("recycled after"), std::string::npos);
+}
+
+TEST(Operations, StuckWorkerIsKilledAfterTimeoutAndReplaced) {
+    PredictdService::Options o;
+    o.workers = 1;
+    o.extra_args = {"--timeout", "1"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 1; }, seconds(10)));
+    const pid_t stuck = s.workers()[0];
+    ::kill(stuck, SIGSTOP);  // a hang: no heartbeat, no progress
+    // The request waits in the socket's queue until the stuck worker is replaced.
+    EXPECT_EQ(predictDigit(s, 0), 0) << s.predictdLog();
+    EXPECT_FALSE(processExists(stuck));
+    EXPECT_NE(s.predictdLog().find("stopped responding"), std::string::npos) << s.predictdLog();
+    Json::Value m = scrape(s.get("/metrics").body, s.dir());
+    EXPECT_EQ(m["predictd_worker_kills_total{reason=unresponsive}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_worker_restarts_total{reason=killed}"].asDouble(), 1);
+}
+
+// Several clients posting batches of 64 as fast as they can keep the workers busy.
+class LoadClient {
+  public:
+    LoadClient(const PredictdService& s, int threads, bool big_batches) {
+        std::string body;
+        if (big_batches) {
+            body = R"({"images":[)";
+            for (int i = 0; i < 64; ++i) {
+                body += (i ? ",\"" : "\"") + base64(samplePng(i % 10)) + "\"";
+            }
+            body += "]}";
+        }
+        for (int t = 0; t < threads; ++t) {
+            threads_.emplace_back([this, &s, t, body] {
+                for (int i = 0; i < 100000 && !stop_; ++i) {
+                    const int digit = (i + t) % 10;
+                    HttpResult r = body.empty() ? s.post("/predict", predictBody(samplePng(digit)))
+                                                : s.post("/predict", body);
+                    const bool good =
+                        r.status == 200 &&
+                        (body.empty() ? parseJson(r.body)["prediction"].asInt() == digit
+                                      : parseJson(r.body)["predictions"].size() == 64u);
+                    (good ? ok_ : failed_).fetch_add(1);
+                    if (!good) {
+                        std::lock_guard<std::mutex> lock(mu_);
+                        failures_.push_back(std::to_string(r.status) + " " + r.body.substr(0, 200));
+                    }
+                }
+            });
+        }
+    }
+    ~LoadClient() { stop(); }
+    void stop() {
+        stop_ = true;
+        for (auto& t : threads_) {
+            if (t.joinable()) {
+                t.join();
+            }
+        }
+    }
+    int ok() const { return ok_; }
+    int failed() const { return failed_; }
+    std::string failures() {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::string out;
+        for (const auto& f : failures_) {
+            out += f + "\n";
+        }
+        return out;
+    }
+
+  private:
+    std::atomic<bool> stop_{false};
+    std::atomic<int> ok_{0};
+    std::atomic<int> failed_{0};
+    std::mutex mu_;
+    std::vector<std::string> failures_;
+    std::vector<std::thread> threads_;
+};
+
+TEST(Operations, DynamicPmScalesUpUnderLoadAndBackDown) {
+    PredictdService::Options o;
+    o.workers = 4;
+    o.extra_args = {"--pm",        "dynamic", "--start-workers", "1",
+                    "--min-spare", "1",       "--max-spare",     "1"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    EXPECT_EQ(statusOf(s)["process_manager"].asString(), "dynamic");
+    // One worker at start; the status request itself may make it busy and bring a second.
+    EXPECT_LE(statusOf(s)["total_processes"].asInt(), 2);
+    int most = 0;
+    {
+        LoadClient load(s, 4, true);
+        eventually(
+            [&] {
+                most = std::max(most, statusOf(s)["total_processes"].asInt());
+                return most >= 3;
+            },
+            seconds(15));
+        load.stop();
+        EXPECT_EQ(load.failed(), 0) << load.failures();
+    }
+    EXPECT_GE(most, 3) << s.predictdLog();
+    EXPECT_LE(most, 4);
+    // Idle now: one surplus idle worker retires per second down to max_spare.
+    EXPECT_TRUE(
+        eventually([&] { return statusOf(s)["total_processes"].asInt() <= 2; }, seconds(15)))
+        << s.predictdLog();
+}
+
+TEST(Operations, OndemandStartsWorkersOnlyWhenNeeded) {
+    PredictdService::Options o;
+    o.workers = 2;
+    o.extra_args = {"--pm", "ondemand", "--idle-timeout", "1"};
+    PredictdService s(o);
+    ASSERT_TRUE(eventually([&] { return s.predictdLog().find("listening") != std::string::npos; },
+                           seconds(10)));
+    ::usleep(300'000);
+    EXPECT_TRUE(s.workers().empty()) << "ondemand starts with no worker";
+    EXPECT_EQ(predictDigit(s, 5), 5) << s.predictdLog();  // a connection brings one up
+    EXPECT_GE(s.workers().size(), 1u);
+    EXPECT_TRUE(eventually([&] { return s.workers().empty(); }, seconds(10)))
+        << "idle workers retire after idle_timeout\n"
+        << s.predictdLog();
+    EXPECT_EQ(predictDigit(s, 6), 6);
+}
+
+TEST(Operations, Sigusr1ReopensTheLogFile) {
+    const std::string dir = makeTempDir();
+    PredictdService::Options o;
+    o.extra_args = {"--log-file", dir + "/predictd.log"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady());
+    ASSERT_EQ(predictDigit(s, 1), 1);
+    ASSERT_TRUE(eventually(
+        [&] { return readFile(dir + "/predictd.log").find("path=/predict") != std::string::npos; },
+        seconds(5)));
+    std::filesystem::rename(dir + "/predictd.log", dir + "/predictd.log.1");  // logrotate
+    s.supervisor().signal(SIGUSR1);
+    ASSERT_TRUE(
+        eventually([&] { return std::filesystem::exists(dir + "/predictd.log"); }, seconds(5)));
+    ::usleep(1'200'000);  // workers see the reopen flag at their next loop turn (≤ 1 s)
+    ASSERT_EQ(predictDigit(s, 2), 2);
+    ASSERT_EQ(predictDigit(s, 3), 3);
+    EXPECT_TRUE(eventually(
+        [&] { return readFile(dir + "/predictd.log").find("path=/predict") != std::string::npos; },
+        seconds(5)))
+        << readFile(dir + "/predictd.log");
+    std::filesystem::remove_all(dir);
+}
+
+// A NOTIFY_SOCKET the test listens on, as systemd would.
+class NotifyListener {
+  public:
+    explicit NotifyListener(const std::string& path) : path_(path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+        timeval tv{0, 100'000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    ~NotifyListener() { ::close(fd_); }
+    // Collects datagrams until one contains `needle` or the timeout passes.
+    bool waitFor(const std::string& needle, milliseconds timeout) {
+        return eventually(
+            [&] {
+                char buf[4096];
+                ssize_t n = 0;
+                while ((n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+                    all_ += std::string(buf, static_cast<std::size_t>(n)) + "\n---\n";
+                }
+                return all_.find(needle) != std::string::npos;
+            },
+            timeout);
+    }
+    const std::string& all() const { return all_; }
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+    std::string all_;
+};
+
+TEST(Operations, SystemdNotifyProtocol) {
+    const std::string dir = makeTempDir();
+    NotifyListener notify(dir + "/notify.sock");
+    PredictdService::Options o;
+    o.env = {"NOTIFY_SOCKET=" + dir + "/notify.sock", "WATCHDOG_USEC=400000"};
+    PredictdService s(o);
+    ASSERT_TRUE(notify.waitFor("READY=1", seconds(15))) << notify.all() << s.predictdLog();
+    EXPECT_NE(notify.all().find("STATUS=serving with"), std::string::npos) << notify.all();
+    EXPECT_TRUE(notify.waitFor("WATCHDOG=1", seconds(5))) << notify.all();
+    s.supervisor().signal(SIGHUP);
+    EXPECT_TRUE(notify.waitFor("RELOADING=1", seconds(10))) << notify.all();
+    const auto reloading_at = notify.all().find("RELOADING=1");
+    EXPECT_TRUE(eventually(
+        [&] {
+            notify.waitFor("", milliseconds(0));
+            return notify.all().find("READY=1", reloading_at) != std::string::npos;
+        },
+        seconds(10)))
+        << notify.all();
+    s.supervisor().signal(SIGTERM);
+    EXPECT_TRUE(notify.waitFor("STOPPING=1", seconds(10))) << notify.all();
+    s.supervisor().waitExit(seconds(10));
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
+    // systemd-socket-activate binds the socket, waits for the first connection, then starts
+    // predictd with LISTEN_FDS=1, as systemd does with predictd.socket.
+    PredictdService::Options o;
+    o.listen_flag = false;
+    o.launcher = {"/usr/bin/systemd-socket-activate", "-l", "@SOCKET@"};
+    PredictdService s(o);
+    // It creates the socket 0644; NGINX's workers (nobody, when tests run as root) need write.
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(s.socketPath()); }, seconds(10)));
+    std::filesystem::permissions(s.socketPath(), std::filesystem::perms::all);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();  // the first request activates it
+    EXPECT_NE(s.predictdLog().find("listening on unix:" + s.socketPath()), std::string::npos)
+        << s.predictdLog();
+    EXPECT_EQ(predictDigit(s, 4), 4);
+    s.supervisor().signal(SIGTERM);
+    auto status = s.supervisor().waitExit(seconds(10));
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(WEXITSTATUS(*status), 0) << s.predictdLog();
+    EXPECT_TRUE(std::filesystem::exists(s.socketPath()))
+        << "an inherited socket belongs to systemd: predictd must not unlink it";
+}
+
+// Zero failed requests while the pool changes under load (NGINX retries on the next upstream
+// entry; retiring workers finish what they hold).
+TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
+    const std::string src = sourceDir();
+    PredictdService::Options o;
+    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist-cnn.onnx\n";
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    LoadClient load(s, 3, false);
+    ASSERT_TRUE(eventually([&] { return load.ok() > 50; }, seconds(10)));
+
+    // (a) reload to a different model file
+    std::filesystem::copy_file(src + "/model/mnist-cnn.onnx", s.dir() + "/reloaded.onnx");
+    std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
+                               << "/reloaded.onnx\n";
+    s.supervisor().signal(SIGHUP);
+    ASSERT_TRUE(eventually(
+        [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(15)))
+        << s.predictdLog();
+    EXPECT_EQ(parseJson(s.get("/ready").body)["model"].asString(), "reloaded.onnx");
+    EXPECT_EQ(statusOf(s)["model"]["name"].asString(), "reloaded.onnx");
+
+    // (b) SIGKILL a random worker every second for 10 s
+    std::mt19937 rng(42);
+    for (int i = 0; i < 10; ++i) {
+        auto pids = s.workers();
+        if (!pids.empty()) {
+            ::kill(pids[rng() % pids.size()], SIGKILL);
+        }
+        ::usleep(1'000'000);
+    }
+    // (c) scale up and down
+    s.supervisor().signal(SIGTTIN);
+    EXPECT_TRUE(eventually([&] { return s.workers().size() == 3; }, seconds(10)));
+    s.supervisor().signal(SIGTTOU);
+    EXPECT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    const int before_stop = load.ok();
+    ASSERT_TRUE(eventually([&] { return load.ok() > before_stop + 20; }, seconds(10)));
+    load.stop();
+    std::printf("under reload/kill/scale: %d answered, %d failed\n", load.ok(), load.failed());
+    EXPECT_EQ(load.failed(), 0) << load.failures() << s.predictdLog();
+    EXPECT_GT(load.ok(), 200);
+}
+
+}  // namespace
+}  // namespace predictd::testing
