@@ -101,7 +101,12 @@ int main(int argc, char** argv) {
         std::cout << "listen = " << config.listen.describe() << "\nworkers = " << config.workers
                   << "\nthreads_per_worker = " << config.threads_per_worker
                   << "\ngraceful_timeout = " << config.graceful_timeout
-                  << "\nmodel = " << config.model_path
+                  << "\ntimeout = " << config.timeout << "\nmax_requests = " << config.max_requests
+                  << "\nmax_requests_jitter = " << config.max_requests_jitter
+                  << "\npm = " << predictd::processManagerName(config.pm)
+                  << "\nstart_workers = " << config.start_workers
+                  << "\nmin_spare = " << config.min_spare << "\nmax_spare = " << config.max_spare
+                  << "\nidle_timeout = " << config.idle_timeout << "\nmodel = " << config.model_path
                   << "\nmax_body_bytes = " << config.limits.max_body_bytes
                   << "\nmax_batch = " << config.limits.max_batch
                   << "\nmax_image_pixels = " << config.limits.max_image_pixels << "\n";

@@ -147,9 +147,11 @@ bool loadServiceConfig(const std::string& ini_path,
             throw Poco::InvalidArgumentException("pm.pm = '" + pm +
                                                  "': expected static, dynamic or ondemand");
         }
-        c.min_spare = static_cast<int>(readInt(*conf, "pm.min_spare", 1, 0, c.workers));
+        // Spare counts above `workers` are capped at it (they cannot be reached anyway).
+        c.min_spare =
+            std::min(c.workers, static_cast<int>(readInt(*conf, "pm.min_spare", 1, 0, 1024)));
         c.max_spare =
-            static_cast<int>(readInt(*conf, "pm.max_spare", std::min(3, c.workers), 1, c.workers));
+            std::min(c.workers, static_cast<int>(readInt(*conf, "pm.max_spare", 3, 1, 1024)));
         if (c.min_spare > c.max_spare) {
             throw Poco::InvalidArgumentException("pm.min_spare (" + std::to_string(c.min_spare) +
                                                  ") must not exceed pm.max_spare (" +

@@ -93,5 +93,16 @@ TEST(DeploymentFiles, ProductionNginxSiteParses) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(DeploymentFiles, ShippedConfigValidates) {
+    CommandResult r = run(std::string(PREDICTD_BINARY) + " --config " + sourceDir() +
+                          "/config/predictd.ini --check-config");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("listen = unix:/run/predictd/predictd.sock"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("pm = static"), std::string::npos) << r.output;
+    CommandResult bad = run(std::string(PREDICTD_BINARY) + " --workers 0 --check-config");
+    EXPECT_EQ(WEXITSTATUS(bad.status), 2) << bad.output;
+}
+
 }  // namespace
 }  // namespace predictd::testing
