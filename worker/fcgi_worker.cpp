@@ -292,10 +292,10 @@ int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slo
         writeResponse(req, http, response);
         // Count before the connection closes: once the client has its answer, its next request
         // (say, GET /metrics on another worker) must already see this one.
-        const auto micros = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count());
+        const auto micros =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - t0)
+                                           .count());
         metrics.recordRequest(routeOf(http.path), response.status, micros);
         if (config.access_log) {  // the params are freed by FCGX_Finish_r
             const char* id = FCGX_GetParam("REQUEST_ID", req.envp);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "listen_socket.hpp"
+#include "privileges.hpp"
 #include "service_config.hpp"
 #include "service_log.hpp"
 #include "supervisor.hpp"
@@ -142,6 +143,11 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     config.listen = socket.address();  // what is really served, for logs and reload checks
+    predictd::disableCoreDumps();
+    if (!predictd::dropPrivileges(config.user, config.group, &error)) {
+        log.fatal(error);
+        return kExitConfig;
+    }
     try {
         predictd::Supervisor supervisor(std::move(config), config_path, std::move(overrides),
                                         std::move(socket));

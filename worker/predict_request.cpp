@@ -8,6 +8,7 @@
 
 #include <json/json.h>
 
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -56,36 +57,60 @@ ApiError nulByte(std::size_t pos) {
                       "request body is not valid JSON: NUL byte at offset " + std::to_string(pos));
 }
 
+// Skips the string whose opening quote is at `open`: the position of its closing quote, npos
+// if it does not end, or a NUL error. memchr-based: a base64 string of megabytes costs well under
+// a millisecond (std::string_view::find_first_of took 40 ms for 6 MB).
+Result<std::size_t> skipString(std::string_view body, std::size_t open) {
+    const char* const begin = body.data();
+    const char* const end = begin + body.size();
+    const char* p = begin + open + 1;
+    const char* quote = nullptr;  // the next '"' at or after p, found once and reused
+    while (true) {
+        if (quote == nullptr || quote < p) {
+            quote = p < end ? static_cast<const char*>(std::memchr(p, '"', end - p)) : nullptr;
+            if (quote == nullptr) {
+                const char* nul =
+                    p < end ? static_cast<const char*>(std::memchr(p, '\0', end - p)) : nullptr;
+                if (nul != nullptr) {
+                    return nulByte(static_cast<std::size_t>(nul - begin));
+                }
+                return std::string_view::npos;
+            }
+        }
+        const auto* backslash = static_cast<const char*>(std::memchr(p, '\\', quote - p));
+        const char* stop = backslash != nullptr ? backslash : quote;
+        if (const auto* nul = static_cast<const char*>(std::memchr(p, '\0', stop - p))) {
+            return nulByte(static_cast<std::size_t>(nul - begin));
+        }
+        if (backslash == nullptr) {
+            return static_cast<std::size_t>(quote - begin);
+        }
+        if (backslash + 1 < end && backslash[1] == '\0') {
+            return nulByte(static_cast<std::size_t>(backslash + 1 - begin));
+        }
+        p = backslash + 2;  // a backslash and the character it escapes (maybe the quote)
+    }
+}
+
 // Before jsoncpp, one pass over the body: json_too_deep as soon as arrays and objects (counted
 // outside strings) nest deeper than `limit`, and invalid_json for a NUL byte anywhere (JSON
 // allows none, and jsoncpp takes one as the end of the input, so `{"image":"..."}\0junk` would
 // otherwise pass as valid: found by fuzz_predict_request). Validates nothing else (jsoncpp
 // does, next): unbalanced brackets and an unterminated string only end the scan.
 std::optional<ApiError> prescan(std::string_view body, std::size_t limit) {
-    constexpr std::string_view kStringStops("\"\\\0", 3);
     std::size_t depth = 0;
     std::size_t pos = 0;
     while (pos < body.size()) {
         const char c = body[pos];
         if (c == '"') {
-            // Skip the string: to the next unescaped quote (or the end).
-            ++pos;
-            while (true) {
-                pos = body.find_first_of(kStringStops, pos);
-                if (pos == std::string_view::npos) {
-                    return std::nullopt;
-                }
-                if (body[pos] == '\0') {
-                    return nulByte(pos);
-                }
-                if (body[pos] == '"') {
-                    break;
-                }
-                if (pos + 1 < body.size() && body[pos + 1] == '\0') {
-                    return nulByte(pos + 1);
-                }
-                pos += 2;  // a backslash and the character it escapes
+            const auto close = skipString(body, pos);
+            if (!close.ok()) {
+                return close.error();
             }
+            if (close.value() == std::string_view::npos) {
+                return std::nullopt;
+            }
+            pos = close.value();
         } else if (c == '\0') {
             return nulByte(pos);
         } else if (c == '[' || c == '{') {

@@ -30,6 +30,8 @@ const std::vector<FlagMapping>& configFlags() {
         {"--listen", "server.listen", "unix:/path or tcp:HOST:PORT"},
         {"--socket-mode", "server.socket_mode", "octal mode of the unix socket (0660)"},
         {"--socket-group", "server.socket_group", "group to give the unix socket (NGINX's)"},
+        {"--user", "server.user", "run as this user after binding (when started as root)"},
+        {"--group", "server.group", "run as this group (default: the user's)"},
         {"--backlog", "server.backlog", "listen queue length (1024)"},
         {"--workers", "server.workers", "number of worker processes, or auto (= CPUs)"},
         {"--threads-per-worker", "server.threads_per_worker", "OpenCV threads per worker (1)"},
@@ -120,6 +122,8 @@ bool loadServiceConfig(const std::string& ini_path,
         }
         c.socket_mode = parsed_mode;
         c.socket_group = conf->getString("server.socket_group", "");
+        c.user = conf->getString("server.user", "");
+        c.group = conf->getString("server.group", "");
         c.backlog = static_cast<int>(readInt(*conf, "server.backlog", 1024, 1, 65535));
         std::string workers = conf->getString("server.workers", "auto");
         if (workers == "auto") {

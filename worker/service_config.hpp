@@ -24,11 +24,13 @@ const char* processManagerName(ProcessManager pm);
 
 struct ServiceConfig {
     // [server]
-    ListenAddress listen;            // listen = unix:/run/predictd/predictd.sock
-    unsigned socket_mode = 0660;     // socket_mode = 0660 (unix sockets only)
-    std::string socket_group;        // socket_group = (empty: keep the process's group)
-    int backlog = 1024;              // backlog = 1024
-    int workers = 0;                 // workers = auto → number of CPUs
+    ListenAddress listen;         // listen = unix:/run/predictd/predictd.sock
+    unsigned socket_mode = 0660;  // socket_mode = 0660 (unix sockets only)
+    std::string socket_group;     // socket_group = (empty: keep the process's group)
+    std::string user;    // user = (empty: keep the starting user); root switches to it after bind
+    std::string group;   // group = (empty: the user's primary group)
+    int backlog = 1024;  // backlog = 1024
+    int workers = 0;     // workers = auto → number of CPUs
     int threads_per_worker = 1;      // threads_per_worker = 1 (OpenCV threads per worker)
     double graceful_timeout = 30.0;  // graceful_timeout = 30 (seconds)
     double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off

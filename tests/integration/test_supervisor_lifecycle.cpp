@@ -204,5 +204,46 @@ TEST(SupervisorLifecycle, TtinAndTtouScaleTheWorkers) {
     EXPECT_EQ(predictDigit(s, 9), 9);
 }
 
+std::string statusField(pid_t pid, const std::string& field) {
+    std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
+    auto pos = status.find(field + ":");
+    return pos == std::string::npos ? "" : status.substr(pos, status.find('\n', pos) - pos);
+}
+
+TEST(SupervisorLifecycle, StartedAsRootDropsToTheConfiguredUserWithoutCoreDumps) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root (CI runs as root)";
+    }
+    PredictdService::Options o;
+    o.extra_args = {"--user", "nobody", "--group", "nogroup"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    std::vector<pid_t> pids = s.workers();
+    pids.push_back(s.supervisor().pid());
+    for (pid_t pid : pids) {
+        EXPECT_EQ(statusField(pid, "Uid"), "Uid:\t65534\t65534\t65534\t65534") << pid;
+        EXPECT_EQ(statusField(pid, "Gid"), "Gid:\t65534\t65534\t65534\t65534") << pid;
+        EXPECT_EQ(statusField(pid, "Groups"), "Groups:\t65534 ") << pid;
+        std::string limits = readFile("/proc/" + std::to_string(pid) + "/limits");
+        EXPECT_NE(limits.find("Max core file size        0                    0"),
+                  std::string::npos)
+            << limits;
+    }
+    EXPECT_EQ(predictDigit(s, 3), 3);
+}
+
+TEST(SupervisorLifecycle, UnknownUserIsAConfigurationError) {
+    PredictdService::Options o;
+    o.with_nginx = false;
+    o.extra_args = {"--user", "no-such-user-predictd"};
+    PredictdService s(o);
+    std::optional<int> status = s.supervisor().waitExit(seconds(10));
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(WEXITSTATUS(*status), 2);
+    EXPECT_NE(s.predictdLog().find("unknown user 'no-such-user-predictd'"), std::string::npos)
+        << s.predictdLog();
+}
+
 }  // namespace
 }  // namespace predictd::testing
