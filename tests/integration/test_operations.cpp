@@ -395,6 +395,52 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
         << "an inherited socket belongs to systemd: predictd must not unlink it";
 }
 
+// Overload: one worker, a listen queue of 1 and many concurrent clients. Whoever cannot be
+// queued gets a fast JSON 503 with Retry-After, never a 502/504; the rest are answered right.
+TEST(Operations, OverloadAnswers503WithRetryAfterNot502) {
+    PredictdService::Options o;
+    o.workers = 1;
+    o.extra_args = {"--backlog", "1"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    std::string batch = R"({"images":[)";
+    for (int i = 0; i < 64; ++i) {
+        batch += (i ? ",\"" : "\"") + base64(samplePng(i % 10)) + "\"";
+    }
+    batch += "]}";
+    std::atomic<int> ok{0};
+    std::atomic<int> overloaded{0};
+    std::atomic<int> other{0};
+    std::atomic<int> retry_after{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 16; ++t) {
+        clients.emplace_back([&] {
+            for (int i = 0; i < 30; ++i) {
+                HttpResult r = s.post("/predict", batch);
+                if (r.status == 200 && parseJson(r.body)["predictions"].size() == 64u) {
+                    ++ok;
+                } else if (r.status == 503 &&
+                           parseJson(r.body)["error"]["code"].asString() == "overloaded") {
+                    ++overloaded;
+                    retry_after += r.headers["retry-after"] == "1" ? 1 : 0;
+                } else {
+                    ++other;
+                }
+            }
+        });
+    }
+    for (auto& c : clients) {
+        c.join();
+    }
+    std::printf("overload: %d answered, %d refused with 503, %d other\n", ok.load(),
+                overloaded.load(), other.load());
+    EXPECT_EQ(other, 0);
+    EXPECT_GT(ok, 0);
+    EXPECT_GT(overloaded, 0) << "16 clients on one worker with a queue of 1 must overflow";
+    EXPECT_EQ(retry_after, overloaded);
+    EXPECT_EQ(predictDigit(s, 7), 7);  // and it recovers at once
+}
+
 // Zero failed requests while the pool changes under load (NGINX retries on the next upstream
 // entry; retiring workers finish what they hold).
 TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
