@@ -13,6 +13,7 @@
 #include <opencv2/dnn/dnn.hpp>
 
 #include "api_error.hpp"
+#include "predictor.hpp"
 
 namespace predictd {
 
@@ -22,7 +23,7 @@ struct Prediction {
     std::array<float, 10> probabilities{};
 };
 
-class DigitModel {
+class DigitModel : public Predictor {
   public:
     // Reads the ONNX file, selects the OpenCV backend on the CPU and runs one forward pass on a
     // blank digit to warm up and to check the output is [1,10].
@@ -32,9 +33,9 @@ class DigitModel {
     // One forward pass over the whole batch. Each digit must be 28x28 CV_32FC1 (preprocessDigit's
     // output). Returns one Prediction per digit, in order; an empty batch gives an empty result.
     // Error: 500 inference_failed.
-    Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& digits);
+    Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& digits) override;
 
-    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] const std::string& path() const override { return path_; }
 
   private:
     DigitModel(const cv::dnn::Net& net, std::string path);

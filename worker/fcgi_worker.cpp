@@ -30,10 +30,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "digit_model.hpp"
+#include "dynamic_batcher.hpp"
 #include "http_types.hpp"
 #include "model_self_check.hpp"
 #include "request_handler.hpp"
@@ -226,100 +230,216 @@ void accessLog(Poco::Logger& log, const std::string& id, const HttpRequest& http
     log.information(line);
 }
 
-int serve(const WorkerContext& ctx, RequestHandler& handler, ScoreboardSlot& slot,
-          int signal_pipe_r, Poco::Logger& log) {
-    FCGX_Request req;
-    if (FCGX_InitRequest(&req, ctx.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-        log.error("FCGX_InitRequest failed");
-        return kWorkerExitFatal;
-    }
-    const ServiceConfig& config = *ctx.config;
-    ServiceMetrics& metrics = ctx.scoreboard->metrics();
-    Poco::Logger& access = Poco::Logger::get("access");
-    const std::uint64_t budget = requestBudget(config);
-    const pid_t parent = ::getppid();
-    HttpRequest http;
-    HttpResponse response;
-    std::string request_id;
-    pollfd fds[2] = {{ctx.listen_fd, POLLIN, 0}, {signal_pipe_r, POLLIN, 0}};
+// One worker's serving machinery: `acceptor_threads` threads, each with its own FCGX_Request,
+// accept and answer connections; the main thread only watches (signals, supervisor, heartbeat).
+// With one acceptor this is the classic prefork loop. The scoreboard slot is written under
+// state_mu_ so that "busy" means "at least one request in flight".
+class WorkerLoop {
+  public:
+    WorkerLoop(const WorkerContext& ctx, DynamicBatcher& batcher, int signal_pipe_r)
+        : ctx_(ctx),
+          config_(*ctx.config),
+          slot_(ctx.scoreboard->slot(ctx.slot)),
+          metrics_(ctx.scoreboard->metrics()),
+          batcher_(batcher),
+          signal_pipe_r_(signal_pipe_r),
+          budget_(requestBudget(config_)),
+          acceptors_(static_cast<std::size_t>(config_.acceptor_threads)) {}
 
-    while (g_stop == 0) {
-        slot.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
-        if (g_reopen_logs != 0) {
-            g_reopen_logs = 0;
-            reopenLogs();
+    int run() {
+        if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+            log_.error(std::string("pipe2: ") + std::strerror(errno));
+            return kWorkerExitFatal;
         }
-        if (::getppid() != parent) {
-            log.warning("supervisor is gone; worker exiting");
-            break;
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+            acceptors_[i].heartbeat_ms.store(monotonicMs());
+            threads.emplace_back([this, i] { acceptorMain(acceptors_[i]); });
         }
-        int rc = ::poll(fds, 2, 1000);
-        if (rc <= 0 || (fds[0].revents & POLLIN) == 0) {
-            if (rc > 0 && (fds[1].revents & POLLIN) != 0) {
-                char drain[16];
-                [[maybe_unused]] ssize_t n = ::read(signal_pipe_r, drain, sizeof(drain));
-            }
-            continue;  // timeout (heartbeat), EINTR or a stop byte: re-check the flags
+        watch();
+        const char byte = 's';  // level-triggered: every acceptor's poll sees it
+        [[maybe_unused]] ssize_t n = ::write(stop_pipe_[1], &byte, 1);
+        for (auto& t : threads) {
+            t.join();
         }
-        rc = FCGX_Accept_r(&req);
-        if (rc < 0) {
-            // -EAGAIN: another worker won the race for this connection.
-            if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR) {
-                log.warning("FCGX_Accept_r failed: " + std::string(std::strerror(-rc)));
-            }
-            continue;
-        }
-        const std::int64_t started = monotonicMs();
-        const auto t0 = std::chrono::steady_clock::now();
-        slot.request_started_ms.store(started, std::memory_order_relaxed);
-        slot.heartbeat_ms.store(started, std::memory_order_relaxed);
-        slot.state.store(WorkerState::kBusy, std::memory_order_release);
-        metrics.accepted.fetch_add(1, std::memory_order_relaxed);
-        metrics.noteBusy(metrics.busy_now.fetch_add(1, std::memory_order_relaxed) + 1);
-        try {
-            if (readRequest(req, config.limits, http, response)) {
-                if (auto ops = serveStatusEndpoint(http, *ctx.scoreboard, config, ctx.listen_fd)) {
-                    response = std::move(*ops);
-                } else {
-                    response = handler.handle(http);
-                }
-            }
-        } catch (const std::exception& e) {  // e.g. std::bad_alloc: answer, stay alive
-            log.error(std::string("request failed: ") + e.what());
-            response = RequestHandler::errorResponse(
-                {500, "internal_error", "the worker could not process this request"});
-        }
-        writeResponse(req, http, response);
-        // Count before the connection closes: once the client has its answer, its next request
-        // (say, GET /metrics on another worker) must already see this one.
-        const auto micros =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::steady_clock::now() - t0)
-                                           .count());
-        metrics.recordRequest(routeOf(http.path), response.status, micros);
-        if (config.access_log) {  // the params are freed by FCGX_Finish_r
-            const char* id = FCGX_GetParam("REQUEST_ID", req.envp);
-            request_id.assign(id != nullptr ? id : "");
-        }
-        FCGX_Finish_r(&req);  // flushes and closes the connection (no keep-alive)
-        if (config.access_log) {
-            accessLog(access, request_id, http, response, micros);
-        }
-        const std::uint64_t served = slot.requests.fetch_add(1, std::memory_order_relaxed) + 1;
-        slot.request_started_ms.store(0, std::memory_order_relaxed);
-        slot.last_active_ms.store(monotonicMs(), std::memory_order_relaxed);
-        metrics.busy_now.fetch_sub(1, std::memory_order_relaxed);
-        if (budget != 0 && served >= budget) {
-            log.information("served " + std::to_string(served) +
-                            " requests (max_requests); recycling");
-            slot.state.store(WorkerState::kExiting, std::memory_order_release);
-            break;
-        }
-        slot.state.store(WorkerState::kIdle, std::memory_order_release);
+        ::close(stop_pipe_[0]);
+        ::close(stop_pipe_[1]);
+        return failed_ ? kWorkerExitFatal : kWorkerExitOk;
     }
-    FCGX_Free(&req, 1);
-    return kWorkerExitOk;
-}
+
+  private:
+    struct Acceptor {
+        std::atomic<std::int64_t> heartbeat_ms{0};
+        std::atomic<std::int64_t> request_started_ms{0};  // 0 when idle
+    };
+
+    // Main thread: until a stop signal, recycling, or the supervisor's death.
+    void watch() {
+        const pid_t parent = ::getppid();
+        pollfd fds[2] = {{signal_pipe_r_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        while (g_stop == 0 && !stopping_.load()) {
+            if (g_reopen_logs != 0) {
+                g_reopen_logs = 0;
+                reopenLogs();
+            }
+            if (::getppid() != parent) {
+                log_.warning("supervisor is gone; worker exiting");
+                break;
+            }
+            // The slot's heartbeat is the stalest acceptor's: one stuck thread shows.
+            std::int64_t beat = monotonicMs();
+            for (const Acceptor& a : acceptors_) {
+                beat = std::min(beat, a.heartbeat_ms.load(std::memory_order_relaxed));
+            }
+            slot_.heartbeat_ms.store(beat, std::memory_order_relaxed);
+            if (::poll(fds, 2, 500) > 0 && (fds[0].revents & POLLIN) != 0) {
+                char drain[16];
+                [[maybe_unused]] ssize_t n = ::read(signal_pipe_r_, drain, sizeof(drain));
+            }
+        }
+        stopping_.store(true);
+    }
+
+    void beginRequest(Acceptor& me) {
+        const std::int64_t now = monotonicMs();
+        me.request_started_ms.store(now, std::memory_order_relaxed);
+        batcher_.requestStarted();
+        std::lock_guard<std::mutex> lock(state_mu_);
+        if (in_flight_++ == 0) {
+            slot_.request_started_ms.store(now, std::memory_order_relaxed);
+            slot_.state.store(WorkerState::kBusy, std::memory_order_release);
+            metrics_.noteBusy(metrics_.busy_now.fetch_add(1, std::memory_order_relaxed) + 1);
+        }
+        metrics_.accepted.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // Returns true when this worker has served its max_requests budget.
+    bool endRequest(Acceptor& me) {
+        me.request_started_ms.store(0, std::memory_order_relaxed);
+        batcher_.requestFinished();
+        const std::uint64_t served = slot_.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+        std::lock_guard<std::mutex> lock(state_mu_);
+        slot_.last_active_ms.store(monotonicMs(), std::memory_order_relaxed);
+        if (--in_flight_ == 0) {
+            slot_.request_started_ms.store(0, std::memory_order_relaxed);
+            metrics_.busy_now.fetch_sub(1, std::memory_order_relaxed);
+            if (!stopping_.load()) {
+                slot_.state.store(WorkerState::kIdle, std::memory_order_release);
+            }
+        } else {  // the oldest request still running is what `timeout` measures
+            std::int64_t oldest = 0;
+            for (const Acceptor& a : acceptors_) {
+                const std::int64_t t = a.request_started_ms.load(std::memory_order_relaxed);
+                oldest = (t != 0 && (oldest == 0 || t < oldest)) ? t : oldest;
+            }
+            slot_.request_started_ms.store(oldest, std::memory_order_relaxed);
+        }
+        return budget_ != 0 && served >= budget_;
+    }
+
+    void recycle() {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        if (!stopping_.exchange(true)) {
+            log_.information("served " + std::to_string(slot_.requests.load()) +
+                             " requests (max_requests); recycling");
+            slot_.state.store(WorkerState::kExiting, std::memory_order_release);
+            const char byte = 'r';
+            [[maybe_unused]] ssize_t n = ::write(stop_pipe_[1], &byte, 1);
+        }
+    }
+
+    void acceptorMain(Acceptor& me) {
+        FCGX_Request req;
+        if (FCGX_InitRequest(&req, ctx_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+            log_.error("FCGX_InitRequest failed");
+            failed_ = true;
+            stopping_.store(true);
+            return;
+        }
+        RequestHandler handler(batcher_, config_.limits);
+        Poco::Logger& access = Poco::Logger::get("access");
+        HttpRequest http;
+        HttpResponse response;
+        std::string request_id;
+        pollfd fds[2] = {{ctx_.listen_fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+
+        while (!stopping_.load(std::memory_order_relaxed)) {
+            me.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
+            const int rc = ::poll(fds, 2, 1000);
+            if (rc <= 0 || (fds[1].revents & POLLIN) != 0 || (fds[0].revents & POLLIN) == 0) {
+                continue;  // heartbeat timeout, EINTR, or told to stop
+            }
+            int accepted = 0;
+            {
+                // libfcgi's accept path takes no lock of its own (FIELD-NOTES); its threaded
+                // example serialises FCGX_Accept_r, and so do we. The socket is non-blocking,
+                // so the lock is held only for one accept() and the params read.
+                std::lock_guard<std::mutex> lock(accept_mu_);
+                accepted = FCGX_Accept_r(&req);
+            }
+            if (accepted < 0) {
+                // -EAGAIN: another worker or thread won the race for this connection.
+                if (accepted != -EAGAIN && accepted != -EWOULDBLOCK && accepted != -EINTR) {
+                    log_.warning("FCGX_Accept_r failed: " + std::string(std::strerror(-accepted)));
+                }
+                continue;
+            }
+            const auto t0 = std::chrono::steady_clock::now();
+            beginRequest(me);
+            try {
+                if (readRequest(req, config_.limits, http, response)) {
+                    if (auto ops =
+                            serveStatusEndpoint(http, *ctx_.scoreboard, config_, ctx_.listen_fd)) {
+                        response = std::move(*ops);
+                    } else {
+                        response = handler.handle(http);
+                    }
+                }
+            } catch (const std::exception& e) {  // e.g. std::bad_alloc: answer, stay alive
+                log_.error(std::string("request failed: ") + e.what());
+                response = RequestHandler::errorResponse(
+                    {500, "internal_error", "the worker could not process this request"});
+            }
+            writeResponse(req, http, response);
+            // Count before the connection closes: once the client has its answer, its next
+            // request (say, GET /metrics on another worker) must already see this one.
+            const auto micros =
+                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - t0)
+                                               .count());
+            metrics_.recordRequest(routeOf(http.path), response.status, micros);
+            if (config_.access_log) {  // the params are freed by FCGX_Finish_r
+                const char* id = FCGX_GetParam("REQUEST_ID", req.envp);
+                request_id.assign(id != nullptr ? id : "");
+            }
+            FCGX_Finish_r(&req);  // flushes and closes the connection (no keep-alive)
+            if (config_.access_log) {
+                accessLog(access, request_id, http, response, micros);
+            }
+            if (endRequest(me)) {
+                recycle();
+            }
+        }
+        FCGX_Free(&req, 1);
+    }
+
+    const WorkerContext& ctx_;
+    const ServiceConfig& config_;
+    ScoreboardSlot& slot_;
+    ServiceMetrics& metrics_;
+    DynamicBatcher& batcher_;
+    int signal_pipe_r_;
+    const std::uint64_t budget_;
+    Poco::Logger& log_ = Poco::Logger::get("worker");
+
+    std::vector<Acceptor> acceptors_;
+    int stop_pipe_[2] = {-1, -1};
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> failed_{false};
+    std::mutex accept_mu_;
+    std::mutex state_mu_;
+    std::size_t in_flight_ = 0;
+};
 
 }  // namespace
 
@@ -347,7 +467,10 @@ int runWorker(const WorkerContext& ctx) {
             log.error(ctx.config->model_path + ": " + *failure);
             return kWorkerExitBootFailure;
         }
-        RequestHandler handler(model.value(), ctx.config->limits);
+        BatchingOptions batching;
+        batching.max_batch_size = ctx.config->max_batch_size;
+        batching.max_queue_delay = std::chrono::microseconds(ctx.config->max_queue_delay_us);
+        DynamicBatcher batcher(model.value(), batching, &ctx.scoreboard->metrics());
 
         if (FCGX_Init() != 0) {
             log.error("FCGX_Init failed");
@@ -362,7 +485,8 @@ int runWorker(const WorkerContext& ctx) {
         slot.state.store(WorkerState::kIdle, std::memory_order_release);
         wakeSupervisor(ctx.supervisor_wake_fd);
 
-        return serve(ctx, handler, slot, pipe_fds[0], log);
+        WorkerLoop loop(ctx, batcher, pipe_fds[0]);
+        return loop.run();
     } catch (const std::exception& e) {
         log.error(std::string("worker failed: ") + e.what());
         return slot.ready_ms.load() == 0 ? kWorkerExitBootFailure : kWorkerExitFatal;

@@ -66,7 +66,7 @@ ApiError inBatch(ApiError error, std::size_t index, bool batch) {
 
 }  // namespace
 
-RequestHandler::RequestHandler(DigitModel& model, RequestLimits limits)
+RequestHandler::RequestHandler(Predictor& model, RequestLimits limits)
     : model_(model), limits_(limits) {
     // The model never changes under a handler, so /ready's body is rendered once.
     Json::Value v(Json::objectValue);

@@ -11,13 +11,14 @@
 #include "api_error.hpp"
 #include "digit_model.hpp"
 #include "http_types.hpp"
+#include "predictor.hpp"
 #include "request_limits.hpp"
 
 namespace predictd {
 
 class RequestHandler {
   public:
-    RequestHandler(DigitModel& model, RequestLimits limits);
+    RequestHandler(Predictor& model, RequestLimits limits);
 
     // Never throws: anything unexpected becomes 500 internal_error. HEAD gets the same status,
     // headers and body as GET (the web server drops the body).
@@ -30,7 +31,7 @@ class RequestHandler {
     HttpResponse predict(const HttpRequest& req);
     HttpResponse ready() const;
 
-    DigitModel& model_;
+    Predictor& model_;
     RequestLimits limits_;
     std::string readyBody_;  // {"status":"ready","model":"<file name>"}
 };

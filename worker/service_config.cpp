@@ -35,6 +35,11 @@ const std::vector<FlagMapping>& configFlags() {
         {"--backlog", "server.backlog", "listen queue length (1024)"},
         {"--workers", "server.workers", "number of worker processes, or auto (= CPUs)"},
         {"--threads-per-worker", "server.threads_per_worker", "OpenCV threads per worker (1)"},
+        {"--acceptor-threads", "server.acceptor_threads",
+         "requests a worker serves at once (1; >1 enables batching)"},
+        {"--max-batch-size", "batching.max_batch_size", "images per forward pass (64)"},
+        {"--max-queue-delay-us", "batching.max_queue_delay_us",
+         "microseconds a forward pass may wait for more requests (0)"},
         {"--graceful-timeout", "server.graceful_timeout", "seconds to finish in-flight requests"},
         {"--timeout", "server.timeout", "kill a worker stuck this many seconds (30; 0 = off)"},
         {"--max-requests", "server.max_requests", "recycle a worker after N requests (0 = off)"},
@@ -134,6 +139,10 @@ bool loadServiceConfig(const std::string& ini_path,
         c.threads_per_worker =
             static_cast<int>(readInt(*conf, "server.threads_per_worker", 1, 1, 256));
         c.graceful_timeout = readSeconds(*conf, "server.graceful_timeout", 30.0);
+        c.acceptor_threads = static_cast<int>(readInt(*conf, "server.acceptor_threads", 1, 1, 64));
+        c.max_batch_size =
+            static_cast<std::size_t>(readInt(*conf, "batching.max_batch_size", 64, 1, 4096));
+        c.max_queue_delay_us = readInt(*conf, "batching.max_queue_delay_us", 0, 0, 1'000'000);
         c.timeout = readSeconds(*conf, "server.timeout", 30.0);
         c.max_requests =
             static_cast<std::uint64_t>(readInt(*conf, "server.max_requests", 0, 0, 1LL << 40));

@@ -31,8 +31,11 @@ struct ServiceConfig {
     std::string group;   // group = (empty: the user's primary group)
     int backlog = 1024;  // backlog = 1024
     int workers = 0;     // workers = auto → number of CPUs
-    int threads_per_worker = 1;      // threads_per_worker = 1 (OpenCV threads per worker)
-    double graceful_timeout = 30.0;  // graceful_timeout = 30 (seconds)
+    int acceptor_threads = 1;             // acceptor_threads = 1: requests a worker serves at once
+    std::size_t max_batch_size = 64;      // [batching] images per forward pass at most
+    std::int64_t max_queue_delay_us = 0;  // [batching] longest wait for more to batch
+    int threads_per_worker = 1;           // threads_per_worker = 1 (OpenCV threads per worker)
+    double graceful_timeout = 30.0;       // graceful_timeout = 30 (seconds)
     double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off
     std::uint64_t max_requests = 0;  // max_requests = 0: recycle after N requests; 0 = off
     std::uint64_t max_requests_jitter = 0;  // max_requests_jitter = 0: + random 0..N

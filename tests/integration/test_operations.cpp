@@ -395,6 +395,31 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
         << "an inherited socket belongs to systemd: predictd must not unlink it";
 }
 
+// Several acceptor threads per worker: concurrent requests share forward passes, answers stay
+// right, and the pool still counts one busy worker, not one per thread.
+TEST(Operations, BatchingWorkersAnswerConcurrentRequestsCorrectly) {
+    PredictdService::Options o;
+    o.extra_args = {"--acceptor-threads", "4", "--max-queue-delay-us", "2000"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    {
+        LoadClient load(s, 8, false);
+        ASSERT_TRUE(eventually([&] { return load.ok() > 400; }, seconds(30)));
+        load.stop();
+        EXPECT_EQ(load.failed(), 0) << load.failures();
+    }
+    Json::Value m = scrape(s.get("/metrics").body, s.dir());
+    const double passes = m["predictd_batch_size_count{}"].asDouble();
+    const double images = m["predictd_batch_size_sum{}"].asDouble();
+    std::printf("batching: %.0f images in %.0f forward passes\n", images, passes);
+    EXPECT_GE(images, 400);
+    EXPECT_LT(passes, images) << "8 concurrent clients on 2×4 acceptors never shared a pass";
+    Json::Value st = statusOf(s);
+    EXPECT_EQ(st["total_processes"].asInt(), 2);
+    EXPECT_LE(st["max_active_processes"].asInt(), 2);
+    EXPECT_EQ(st["restarts"]["crash"].asUInt64(), 0u);
+}
+
 // Overload: one worker, a listen queue of 1 and many concurrent clients. Whoever cannot be
 // queued gets a fast JSON 503 with Retry-After, never a 502/504; the rest are answered right.
 TEST(Operations, OverloadAnswers503WithRetryAfterNot502) {
