@@ -48,6 +48,8 @@ def summarise(model_result, stacks, levels):
                 "socket_errors": sum(r["socket_errors"] for r in runs),
                 "cpu_s_per_1k": med([r.get("cpu_s_per_1k") for r in runs]),
                 "cpu_util": med([r.get("cpu_util") for r in runs]),
+                "machine_busy": med([r.get("machine_busy") for r in runs]),
+                "loadgen_util": med([r.get("loadgen_util") for r in runs]),
             }
         locs = [t["locust"] for t in ok if t.get("locust")]
         if locs:
@@ -135,7 +137,6 @@ def model_markdown(model_name, mres, summary, levels, rat):
          f"{mres.get('macs') or '?'} MACs/image)", ""]
     loc = [n for n, s in summary.items() if s.get("locust")]
     if loc:
-        any_s = summary[loc[0]]["locust"]
         meta = mres["locust_params"]
         L += [f"Locust (the seed's table): {meta['users']} users spawned {meta['spawn_rate']}/s, "
               f"think time {meta['think'][0]}–{meta['think'][1]} s, {meta['seconds']} s per run "
@@ -151,7 +152,6 @@ def model_markdown(model_name, mres, summary, levels, rat):
                            _f(lat["p95"], 0), _f(lat["p99"], 0), _f(lat["max"], 0),
                            _f(s["rps"], 1)]))
         L.append("")
-        del any_s
     L += ["wrk (closed loop, 1 thread), median of rounds; latency in ms; failures = non-2xx + "
           "timeouts + socket errors summed over rounds.", "",
           _row(["Stack", "conns", "req/s", "(min–max)", "p50", "p90", "p99", "p99.9", "max",
@@ -172,6 +172,11 @@ def model_markdown(model_name, mres, summary, levels, rat):
                            _f(lat["p90"], 2), _f(lat["p99"], 2), _f(lat["p999"], 2),
                            _f(lat["max"], 1), fails, _f(w["cpu_s_per_1k"], 3),
                            f"{w['cpu_util']:.0%}" if w.get("cpu_util") is not None else "–"]))
+    busy = [(n, s["wrk"]["64"]) for n, s in summary.items() if "64" in s["wrk"]]
+    if busy and busy[0][1].get("machine_busy") is not None:
+        L += ["", "CPU of the 2 cores during wrk at 64 connections (stack / wrk / whole machine): "
+              + "; ".join(f"{n} {w['cpu_util']:.0%} / {w['loadgen_util']:.0%} / "
+                          f"{w['machine_busy']:.0%}" for n, w in busy) + "."]
     L.append("")
     cv = main_ceiling(mres.get("ceiling"))
     top = cv.get(max(cv, key=int)) if cv else None
@@ -204,9 +209,9 @@ def model_markdown(model_name, mres, summary, levels, rat):
                                _f(c["best_ips"], 0)]))
         L.append("")
     if mres.get("sweep"):
-        L += ["Gunicorn configurations tried per peer (wrk, 64 connections, one pass each; "
-              "the best req/s is used above):", "",
-              _row(["Peer", "worker class", "workers", "req/s", "p99 ms", "failures"]),
+        L += ["Configurations tried per stack (wrk, 64 connections, one pass each after a "
+              "1 s warm-up; the best req/s without failures is the one measured above):", "",
+              _row(["Stack", "worker class", "workers", "req/s", "p99 ms", "failures"]),
               _row(["---", "---", "---:", "---:", "---:", "---:"])]
         for sw in mres["sweep"]:
             w = sw.get("wrk") or {}

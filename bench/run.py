@@ -6,8 +6,8 @@ bench/results/<timestamp>.md, .json and .png.
   bench/run --predictd /tmp/build-bench/predictd              # full run (see bench/README.md)
   bench/run --predictd /tmp/build-bench/predictd --quick      # seconds; what CTest runs
 
-Owns the schedule: per model, the in-process ceiling, the gunicorn configuration sweep of each
-peer, then R rounds in which every stack in turn is started (cold start timed), checked (known
+Owns the schedule: per model, the in-process ceiling, the configuration sweep of each stack
+(gunicorn worker class and count for the peers, worker count for predictd), then R rounds in which every stack in turn is started (cold start timed), checked (known
 digits must predict their labels), loaded with wrk at each concurrency and with Locust, and
 stopped. Stacks alternate within each round so drift hits all alike; medians are reported.
 Everything started runs in its own process group and is killed on exit, error or Ctrl-C.
@@ -53,25 +53,29 @@ def parse_args(argv):
                     help="predictd binary (default $PREDICTD_BINARY, then /tmp/build-bench)")
     ap.add_argument("--predictd-config", default=None,
                     help="ini passed as --config (default: config/predictd.ini if present)")
-    ap.add_argument("--predictd-workers", type=int, default=2)
+    ap.add_argument("--predictd-workers", type=int, default=2,
+                    help="predictd workers when not swept (default 2, = CPUs)")
+    ap.add_argument("--predictd-sweep", default=None,
+                    help="predictd worker counts to try like the peers' configs (default 2,3,4; "
+                         "'none' = --predictd-workers only)")
     ap.add_argument("--predictd-arg", action="append", help="extra predictd argument (repeat)")
     ap.add_argument("--models", default=None, help="comma list of default,seedlike or paths")
     ap.add_argument("--stacks", default=",".join(ALL_STACKS))
     ap.add_argument("--rounds", type=int, default=None, help="default 3 (quick: 1)")
     ap.add_argument("--duration", type=float, default=None,
-                    help="wrk seconds per concurrency level (default 5, quick 1)")
+                    help="wrk seconds per concurrency level (default 4, quick 1)")
     ap.add_argument("--concurrency", default=None, help="wrk levels (default 1,8,64,256)")
     ap.add_argument("--locust-users", type=int, default=None, help="default 200 (quick 10)")
     ap.add_argument("--spawn-rate", type=float, default=None,
                     help="users started per second (default 1, as the seed; quick 10)")
     ap.add_argument("--locust-duration", type=float, default=None,
-                    help="seconds per Locust run (default: ramp + 30 s)")
+                    help="seconds per Locust run (default: ramp + 20 s)")
     ap.add_argument("--think", default="0.5,1.5", help="Locust think time min,max seconds")
     ap.add_argument("--no-locust", action="store_true")
     ap.add_argument("--sweep", default=None,
                     help=f"gunicorn configs to try per peer (default {PEER_CONFIGS}; "
                          "'none' = the seed's gevent:2 only)")
-    ap.add_argument("--sweep-duration", type=float, default=4.0)
+    ap.add_argument("--sweep-duration", type=float, default=3.0)
     ap.add_argument("--ceiling-binary", default=None,
                     help="bench_ceiling built by CMake (default: compile bench/ceiling.cpp)")
     ap.add_argument("--ceiling-seconds", type=float, default=None, help="per batch size")
@@ -86,15 +90,17 @@ def parse_args(argv):
     a.models = (a.models or ("default" if q else "default,seedlike")).split(",")
     a.stacks = a.stacks.split(",")
     a.rounds = a.rounds or (1 if q else 3)
-    a.duration = a.duration or (1.0 if q else 5.0)
+    a.duration = a.duration or (1.0 if q else 4.0)
     a.levels = [int(c) for c in (a.concurrency or ("1,8" if q else "1,8,64,256")).split(",")]
     a.locust_users = a.locust_users or (10 if q else 200)
     a.spawn_rate = a.spawn_rate or (10.0 if q else 1.0)
     a.locust_duration = a.locust_duration or (
-        3.0 if q else round(a.locust_users / a.spawn_rate) + 30.0)
+        3.0 if q else round(a.locust_users / a.spawn_rate) + 20.0)
     a.think = tuple(float(v) for v in a.think.split(","))
-    a.ceiling_seconds = a.ceiling_seconds or (0.3 if q else 2.0)
+    a.ceiling_seconds = a.ceiling_seconds or (0.3 if q else 1.5)
     a.sweep = a.sweep or ("none" if q else PEER_CONFIGS)
+    ps = a.predictd_sweep or ("none" if q or a.sweep == "none" else "2,3,4")
+    a.predictd_sweep = [] if ps == "none" else [int(n) for n in ps.split(",")]
     a.sweep = [] if a.sweep == "none" else [(k, int(n)) for k, n in
                                             (c.split(":") for c in a.sweep.split(","))]
     if not a.predictd:
@@ -136,6 +142,21 @@ def git_rev():
         return r.stdout.strip() or "?"
     except (OSError, subprocess.TimeoutExpired):
         return "?"
+
+
+def machine_jiffies():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def children_cpu():
+    """CPU seconds of this process's reaped children (the load generators)."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def model_macs(path):
@@ -197,9 +218,13 @@ class Bench:
 
     def loaded(self, st, fn):
         """Run fn() while accounting the stack's CPU; adds cpu_s, cpu_s_per_1k, cpu_util."""
-        c0, t0 = st.cpu(), time.monotonic()
+        c0, t0, m0, g0 = st.cpu(), time.monotonic(), machine_jiffies(), children_cpu()
         r = fn()
-        c1, wall = st.cpu(), time.monotonic() - t0
+        c1, wall, m1, g1 = st.cpu(), time.monotonic() - t0, machine_jiffies(), children_cpu()
+        busy, total = m1[0] - m0[0], m1[1] - m0[1]
+        r["machine_busy"] = busy / total if total else None
+        r["loadgen_cpu_s"] = g1 - g0
+        r["loadgen_util"] = (g1 - g0) / (wall * os.cpu_count())
         cpu = (c1["app"] - c0["app"]) + (c1["nginx"] - c0["nginx"])
         r["cpu_s"] = cpu
         r["cpu_s_app"], r["cpu_s_nginx"] = c1["app"] - c0["app"], c1["nginx"] - c0["nginx"]
@@ -209,10 +234,17 @@ class Bench:
 
     def sweep(self, model_name, model_path, bodies_file, known):
         out, best = [], {}
-        for peer in [s for s in self.a.stacks if s != "predictd"]:
-            for cfg in self.a.sweep:
+        for peer in self.a.stacks:
+            cfgs = self.a.sweep if peer != "predictd" else \
+                [("prefork", n) for n in self.a.predictd_sweep]
+            if len(cfgs) < 2:        # nothing to choose between
+                if cfgs:
+                    best[peer] = tuple(cfgs[0])
+                continue
+            for cfg in cfgs:
                 self.check_time()
-                st = self.stack(peer, model_path, cfg, f"{model_name}/sweep/{peer}-{cfg[0]}{cfg[1]}")
+                st = self.stack(peer, model_path, cfg,
+                                f"{model_name}/sweep/{peer}-{cfg[0]}{cfg[1]}")
                 entry = {"stack": peer, "config": list(cfg)}
                 try:
                     err = st.start(known)
@@ -235,7 +267,7 @@ class Bench:
             # Best by throughput at 64 connections; failures disqualify unless all fail.
             clean = [e for e in ok if not e["wrk"]["failures"]] or ok
             best[peer] = tuple(max(clean, key=lambda e: e["wrk"]["rps"])["config"]) if clean \
-                else stacks_mod.SEED_CONFIG
+                else tuple(cfgs[0])
         return out, best
 
     def turn(self, name, model_name, model_path, cfg, rnd, bodies_file, known):
@@ -310,10 +342,10 @@ class Bench:
                                                        [1, 16, 64], os.cpu_count())
         self.log(f"{model_name}: ceiling {json.dumps({k: round(v[str(os.cpu_count())]['batch1_ips']) for k, v in mres['ceiling'].items()})} img/s batch 1")
         best = {}
-        if a.sweep:
+        if a.sweep or a.predictd_sweep:
             mres["sweep"], best = self.sweep(model_name, model_path, bodies_file, known)
         configs = {s: best.get(s, stacks_mod.SEED_CONFIG) for s in a.stacks}
-        configs["predictd"] = ("prefork", a.predictd_workers)
+        configs["predictd"] = best.get("predictd", ("prefork", a.predictd_workers))
         for rnd in range(a.rounds):
             for name in a.stacks:
                 self.check_time()

@@ -184,6 +184,20 @@ def check_answers(port, known):
 # Stacks
 # ---------------------------------------------------------------------------------------------
 
+_flags_cache = {}
+
+
+def predictd_flags(binary):
+    """predictd --help text (cached), to pass only flags the binary knows."""
+    if binary not in _flags_cache:
+        try:
+            r = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+            _flags_cache[binary] = r.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _flags_cache[binary] = ""
+    return _flags_cache[binary]
+
+
 class Stack:
     """One NGINX plus one application server (predictd or gunicorn), started together.
 
@@ -243,6 +257,8 @@ class Stack:
                     "--model", self.model, "--threads-per-worker", "1"]
             if self.opts.predictd_config:
                 argv[1:1] = ["--config", self.opts.predictd_config]
+            if "--access-log" in predictd_flags(self.opts.predictd):
+                argv += ["--access-log", "off"]   # gunicorn and NGINX log no requests either
             return argv + list(self.opts.predictd_arg or [])
         return [PYTHON, "-m", "gunicorn", "--chdir", PEERS, "--workers", str(n),
                 "--worker-class", kind, "--bind", f"unix:{sock}", "--backlog", "2048",
@@ -280,8 +296,8 @@ class Stack:
         return check_answers(self.port, known)
 
     def stop(self):
+        stop(self.nginx, grace=3.0)     # first, so no kept-alive connection holds a worker
         stop(self.app, grace=8.0)
-        stop(self.nginx, grace=3.0)
         self.app = self.nginx = None
 
     # -- accounting ----------------------------------------------------------------------------

@@ -76,6 +76,8 @@ TEST(Operations, StatusReportsThePoolAndSurvivesWorkerDeaths) {
     PredictdService s;
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    ASSERT_TRUE(eventually([&] { return statusOf(s)["booting_processes"].asInt() == 0; },
+                           seconds(10)));
     for (int i = 0; i < 5; ++i) {
         ASSERT_EQ(predictDigit(s, i), i);
     }

@@ -2,13 +2,21 @@
 // headers are refused before decoding, undecodable input is reported.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "image_decode.hpp"
+#include "image_header.hpp"
 
 namespace predictd {
 namespace {
@@ -109,8 +117,162 @@ TEST(ImageDecode, HugeJpegRefusedWithoutDecoding) {
     expectError(decodeImage(kHugeJpeg, kLimits), 413, "image_too_large");
 }
 
+RequestLimits withGif() {
+    RequestLimits limits;
+    limits.allowed_formats.emplace_back("gif");
+    return limits;
+}
+
 TEST(ImageDecode, HugeGifRefusedWithoutDecoding) {
-    expectError(decodeImage(kHugeGif, kLimits), 413, "image_too_large");
+    expectError(decodeImage(kHugeGif, withGif()), 413, "image_too_large");
+}
+
+// A 1 KB PNG whose IHDR claims 30000x30000 8-bit gray (900 MB decoded, under OpenCV's own
+// 2^30-pixel cap, so only our header check stands between it and the allocation).
+// A valid IHDR CRC, so libpng accepts the header and OpenCV would go on to allocate.
+std::uint32_t crc32(std::string_view data) {
+    std::uint32_t crc = 0xFFFFFFFFu;
+    for (const char c : data) {
+        crc ^= static_cast<unsigned char>(c);
+        for (int k = 0; k < 8; ++k) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+[[maybe_unused]] std::string bigPngHeader() {
+    std::string png = kHugePng;
+    png[18] = png[22] = '\x75';  // 0x7530 = 30000
+    png[19] = png[23] = '\x30';
+    const std::uint32_t crc = crc32(std::string_view(png).substr(12, 17));
+    for (int i = 0; i < 4; ++i) {
+        png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+    }
+    // An empty IDAT chunk: libpng's header pass stops at the first IDAT, so OpenCV takes the
+    // header as good and would allocate before reading pixels.
+    png.resize(33);
+    png.append(std::string_view("\0\0\0\0IDAT", 8));
+    const std::uint32_t idatCrc = crc32("IDAT");
+    for (int i = 0; i < 4; ++i) {
+        png.push_back(static_cast<char>(idatCrc >> (24 - 8 * i)));
+    }
+    png.resize(1024, '\0');
+    return png;
+}
+
+// Runs decodeImage in a child whose address space may grow by at most 256 MB over what it uses
+// now: an attempt to allocate the decoded image fails there, so only a refusal from the header
+// comes back as image_too_large. Exits 0 when the result has `code`.
+[[noreturn, maybe_unused]] void decodeUnderAddressLimit(const std::string& bytes,
+                                                        const RequestLimits& limits,
+                                                        const std::string& code) {
+    long pages = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld", &pages) != 1) {
+            pages = 0;
+        }
+        std::fclose(f);
+    }
+    if (pages <= 0) {
+        std::_Exit(3);
+    }
+    const auto used = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE));
+    const rlimit limit{used + (rlim_t{256} << 20), used + (rlim_t{256} << 20)};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) {
+        std::_Exit(4);
+    }
+    const auto r = decodeImage(bytes, limits);
+    std::fprintf(stderr, "result: %s: %s\n", r.ok() ? "decoded" : r.error().code.c_str(),
+                 r.ok() ? "" : r.error().message.c_str());
+    std::_Exit(!r.ok() && r.error().code == code ? 0 : 1);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PREDICTD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PREDICTD_ASAN 1
+#endif
+#endif
+
+TEST(ImageDecodeDeathTest, ForgedSizeRefusedWithoutAllocating) {
+#ifdef PREDICTD_ASAN
+    GTEST_SKIP() << "RLIMIT_AS cannot be used under AddressSanitizer (it reserves terabytes)";
+#else
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    const std::string png = bigPngHeader();
+    ASSERT_EQ(png.size(), 1024u);
+    // Control: with the pixel limit raised, OpenCV does try to allocate 900 MB and fails under
+    // the address-space limit, so the limit is tight enough to catch an allocation.
+    RequestLimits generous;
+    generous.max_image_pixels = 1u << 30;
+    EXPECT_EXIT(decodeUnderAddressLimit(png, generous, "undecodable_image"),
+                testing::ExitedWithCode(0),
+                "result: undecodable_image: .*Failed to allocate 900000000 bytes");
+    // With the default limit the header alone refuses it: nothing big is allocated.
+    EXPECT_EXIT(decodeUnderAddressLimit(png, kLimits, "image_too_large"),
+                testing::ExitedWithCode(0), "result: image_too_large");
+#endif
+}
+
+// Found by fuzz_image_decode: a '#' right after a number is no comment to OpenCV, so this
+// header is 28x30000 to OpenCV (and now to us), not 28x28.
+TEST(ImageDecode, PnmCommentTrickIsRefusedFromTheHeader) {
+    const std::string pgm = "P5 28#30000\n28 255\n" + std::string(28 * 28, '\0');
+    RequestLimits limits;
+    limits.max_image_pixels = 28 * 28;
+    expectError(decodeImage(pgm, limits), 413, "image_too_large",
+                "image is 28x30000 = 840000 pixels; the limit is 784 pixels and neither side may "
+                "be 0");
+}
+
+// Found by fuzz_image_decode: OpenCV hands an input none of its earlier decoders takes to its
+// DICOM (GDCM) decoder when "DICM" is at offset 128, whatever the first bytes say. This GIF
+// (OpenCV has no GIF decoder) made GDCM abort the whole process.
+std::string withDicomTail(std::string head) {
+    head.resize(128, '\x99');
+    return head + std::string("DICM\x00\x01\x00\x00SVD\x01\x00;", 13);
+}
+
+TEST(ImageDecode, DicomSignatureIsNeverHandedToOpenCV) {
+    const std::string gif = withDicomTail(std::string(
+        "GIF89a\x01\x00\x01\x00\x80\x00\x00\xFF\xFF\xFF\x00\x00\x00!\xF9\x04\x01\x00\x00\x00\x00,",
+        28));
+    expectError(decodeImage(gif, withGif()), 400, "undecodable_image",
+                "GIF images cannot be decoded by this server (no GIF decoder)");
+    // A WebP whose VP8X chunk our sniff reads but libwebp (and so OpenCV's WebP decoder)
+    // refuses: without the check, imdecode would go on to GDCM.
+    std::string webp(
+        "RIFF\x00\x00\x00\x00WEBPVP8X\xFF\xFF\xFF\xFF\x00\x00\x00\x00"
+        "\x1B\x00\x00\x1B\x00\x00",
+        30);
+    ASSERT_TRUE(readImageHeader(webp).has_value());
+    expectError(decodeImage(withDicomTail(webp), kLimits), 400, "undecodable_image",
+                "could not decode webp image (it also carries a DICOM signature)");
+}
+
+TEST(ImageDecode, FormatOutsideAllowedListIsRefusedBeforeDecoding) {
+    const std::string png = encode(".png", pattern(23, 37, CV_8UC1));
+    RequestLimits limits;
+    limits.allowed_formats = {"jpeg", "bmp"};
+    expectError(decodeImage(png, limits), 415, "unsupported_image_format",
+                "png images are not accepted; accepted formats: jpeg, bmp");
+    // The format is decided before the size: a forged huge PNG is refused for its format.
+    expectError(decodeImage(kHugePng, limits), 415, "unsupported_image_format");
+    EXPECT_TRUE(decodeImage(encode(".bmp", pattern(23, 37, CV_8UC1)), limits).ok());
+    limits.allowed_formats.clear();
+    expectError(decodeImage(png, limits), 415, "unsupported_image_format",
+                "png images are not accepted; accepted formats: none");
+    // Unknown bytes stay undecodable_image whatever the list says.
+    expectError(decodeImage("definitely not an image", limits), 400, "undecodable_image");
+}
+
+TEST(ImageDecode, EveryDefaultFormatIsAllowed) {
+    const cv::Mat gray = pattern(23, 37, CV_8UC1);
+    for (const std::string ext : {".png", ".jpg", ".bmp", ".webp", ".tiff", ".pgm"}) {
+        EXPECT_TRUE(decodeImage(encode(ext, gray), kLimits).ok()) << ext;
+    }
 }
 
 TEST(ImageDecode, PixelLimitIsInclusive) {
@@ -160,8 +322,12 @@ TEST(ImageDecode, GifIsRecognisedButNotDecodable) {
         "!\xF9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00"
         "\x02\x02\x44\x01\x00;",
         43);
-    expectError(decodeImage(gif, kLimits), 400, "undecodable_image",
+    expectError(decodeImage(gif, withGif()), 400, "undecodable_image",
                 "GIF images cannot be decoded by this server (no GIF decoder)");
+    // Not allowed by default: refused from the header.
+    expectError(decodeImage(gif, kLimits), 415, "unsupported_image_format",
+                "gif images are not accepted; accepted formats: png, jpeg, bmp, webp, tiff, pnm");
+    expectError(decodeImage(kHugeGif, kLimits), 415, "unsupported_image_format");
 }
 
 }  // namespace

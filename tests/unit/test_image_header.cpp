@@ -222,6 +222,17 @@ TEST(ImageHeader, PnmWithComments) {
     EXPECT_FALSE(readImageHeader("P5\nx 34\n").has_value());
 }
 
+// Found by fuzz_image_decode: OpenCV consumes the byte after a number unread, so a '#' right
+// after a number is not a comment. Reading it as one let "P4\n28# 24\n28# 28" show us 28x28
+// while OpenCV decoded 28x24 (and "28#30000" would have allocated 28x30000).
+TEST(ImageHeader, PnmReadsNumbersAsOpenCVDoes) {
+    expectHeader("P4\n28# 24\n28# 28\n", "pnm", 28, 24);
+    expectHeader("P5 28#30000\n28 255\n", "pnm", 28, 30000);
+    expectHeader("P5 12\n# c\n34 255 ", "pnm", 12, 34);  // a comment before a number still is
+    // OpenCV wants a whitespace byte after the magic; without one it is no PNM to either.
+    EXPECT_FALSE(readImageHeader("P5#\n12 34 255 ").has_value());
+}
+
 TEST(ImageHeader, UnknownAndTooShort) {
     EXPECT_FALSE(readImageHeader("").has_value());
     EXPECT_FALSE(readImageHeader("P").has_value());

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "predict_request.hpp"
 
@@ -67,9 +68,67 @@ TEST(PredictRequest, MalformedJson) {
 
 TEST(PredictRequest, DeepNestingIsRejectedNotACrash) {
     const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-    expectError(deep, 400, "invalid_json");
+    expectError(deep, 400, "json_too_deep", "JSON nesting deeper than 16 levels at offset 16");
     const std::string deepObject = R"({"image": )" + deep + "}";
-    expectError(deepObject, 400, "invalid_json");
+    expectError(deepObject, 400, "json_too_deep", "at offset 25");
+    // Unterminated: the depth check comes first, before the syntax check.
+    expectError(std::string(100000, '{'), 400, "json_too_deep");
+}
+
+// {"image": [[...]]} with `arrays` nested arrays: depth arrays + 1.
+std::string nested(std::size_t arrays) {
+    return R"({"image": )" + std::string(arrays, '[') + std::string(arrays, ']') + "}";
+}
+
+TEST(PredictRequest, DepthLimitIsInclusive) {
+    expectError(nested(15), 400, "wrong_type");  // depth 16: parsed, then the schema complains
+    expectError(nested(16), 400, "json_too_deep", "deeper than 16 levels");
+    RequestLimits limits;
+    limits.max_json_depth = 2;
+    EXPECT_TRUE(parsePredictRequest(R"({"images": ["a"]})", limits).ok());
+    expectError(R"({"images": [["a"]]})", 400, "json_too_deep", "deeper than 2 levels at offset 12",
+                limits);
+    limits.max_json_depth = 1;
+    expectError(R"({"images": ["a"]})", 400, "json_too_deep", "", limits);
+    EXPECT_TRUE(parsePredictRequest(R"({"image": "a"})", limits).ok());
+}
+
+TEST(PredictRequest, BracketsInStringsDoNotCount) {
+    RequestLimits limits;
+    limits.max_json_depth = 1;
+    const auto r = parsePredictRequest(R"({"image": "[[[{{{\"[[[{{{\\", "x[": "{{"})", limits);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().images[0], R"([[[{{{"[[[{{{\)");
+    // Closing brackets in excess do not lower the count below zero.
+    expectError("]]]]]]{[[]]}", 400, "json_too_deep", "", limits);
+}
+
+TEST(PredictRequest, Base64LengthLimitIsInclusive) {
+    RequestLimits limits;
+    limits.max_base64_bytes = 8;
+    EXPECT_TRUE(parsePredictRequest(R"({"image": "12345678"})", limits).ok());
+    expectError(R"({"image": "123456789"})", 413, "image_too_large",
+                "image is 9 bytes of base64 text; the limit is 8 bytes", limits);
+    EXPECT_TRUE(parsePredictRequest(R"({"images": ["1234", "12345678"]})", limits).ok());
+    expectError(R"({"images": ["1234", "123456789"]})", 413, "image_too_large",
+                "images[1]: image is 9 bytes", limits);
+}
+
+TEST(PredictRequest, DefaultLimits) {
+    const RequestLimits limits;
+    EXPECT_EQ(limits.max_json_depth, 16u);
+    EXPECT_EQ(limits.max_base64_bytes, 4u << 20);
+    EXPECT_EQ(limits.allowed_formats,
+              (std::vector<std::string>{"png", "jpeg", "bmp", "webp", "tiff", "pnm"}));
+}
+
+// Found by fuzz_predict_request: jsoncpp takes a NUL byte as the end of the input.
+TEST(PredictRequest, NulBytesAreRejected) {
+    using namespace std::string_literals;
+    expectError("{\"image\": \"QQ==\"}\0garbage"s, 400, "invalid_json", "NUL byte at offset 17");
+    expectError("{\"image\": \"Q\0Q==\"}"s, 400, "invalid_json", "NUL byte at offset 12");
+    expectError("{\"image\": \"Q\\\0Q==\"}"s, 400, "invalid_json", "NUL byte at offset 13");
+    expectError("\0"s, 400, "invalid_json", "NUL byte at offset 0");
 }
 
 TEST(PredictRequest, TrailingGarbageIsRejected) {

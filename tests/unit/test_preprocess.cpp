@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "preprocess.hpp"
 
@@ -175,6 +176,33 @@ TEST(Preprocess, PaddingUsesGrayBackground) {
     const cv::Mat out = run(src);
     EXPECT_FLOAT_EQ(out.at<float>(0, 0), 0.2f);
     EXPECT_FLOAT_EQ(out.at<float>(27, 27), 0.2f);
+}
+
+// Found by fuzz_request_handler: a 1-pixel-high JPEG a few thousand pixels wide was padded to
+// a square of that side (a 4 GB allocation). A long image is now shrunk to a long side of
+// 1024 before padding.
+TEST(Preprocess, VeryLongImageIsNotPaddedToAHugeSquare) {
+    cv::Mat line(1, 1 << 20, CV_8UC1, cv::Scalar(0));
+    line.colRange(0, 1 << 19).setTo(255);
+    const cv::Mat out = run(line);  // would need 4 TB of floats padded to 2^20 x 2^20
+    EXPECT_EQ(out.rows, 28);
+    const cv::Mat tall = run(cv::Mat(1 << 20, 3, CV_16UC1, cv::Scalar(0)));
+    EXPECT_EQ(tall.cols, 28);
+}
+
+TEST(Preprocess, ShrinkingBeforePaddingChangesLittle) {
+    // 2000 x 700 with a bright block: shrink-then-pad against pad-then-resize (the recipe for
+    // images of long side <= 1024) differ by far less than one 8-bit step.
+    cv::Mat src(700, 2000, CV_8UC1, cv::Scalar(0));
+    src(cv::Rect(700, 150, 600, 400)).setTo(255);
+    const cv::Mat out = run(src);
+    cv::Mat floats;
+    src.convertTo(floats, CV_32F, 1.0 / 255);
+    cv::Mat square;
+    cv::copyMakeBorder(floats, square, 650, 650, 0, 0, cv::BORDER_CONSTANT, cv::Scalar(0));
+    cv::Mat expected;
+    cv::resize(square, expected, cv::Size(28, 28), 0, 0, cv::INTER_AREA);
+    EXPECT_LT(maxDiff(out, expected), 0.02);
 }
 
 TEST(Preprocess, LargeImageIsAreaResized) {

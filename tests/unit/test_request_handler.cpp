@@ -222,6 +222,28 @@ TEST_F(RequestHandlerTest, HugeImageHeaderIs413) {
                 "image_too_large");
 }
 
+TEST_F(RequestHandlerTest, NewLimitsPassThrough) {
+    expectError(handler().handle(post(R"({"image":)" + std::string(17, '[') + "}")), 400,
+                "json_too_deep", "JSON nesting deeper than 16 levels at offset 24");
+    RequestLimits limits;
+    limits.max_base64_bytes = 16;
+    const std::string good = "\"" + sampleB64(1) + "\"";
+    expectError(handler(limits).handle(post(R"({"images":["QUJD",)" + good + "]}")), 413,
+                "image_too_large",
+                "images[1]: image is " + std::to_string(good.size() - 2) +
+                    " bytes of base64 text; the limit is 16 bytes");
+    // A GIF (valid 1x1) is refused by format, naming the batch member.
+    const std::string gif(
+        "GIF89a\x01\x00\x01\x00\x80\x00\x00\xFF\xFF\xFF\x00\x00\x00"
+        "!\xF9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00"
+        "\x02\x02\x44\x01\x00;",
+        43);
+    expectError(handler().handle(post(R"({"images":[)" + good + ",\"" + base64(gif) + "\"]}")), 415,
+                "unsupported_image_format",
+                "images[1]: gif images are not accepted; accepted formats: png, jpeg, bmp, webp, "
+                "tiff, pnm");
+}
+
 TEST_F(RequestHandlerTest, GoodRequestAfterBadOnesIsCorrect) {
     RequestHandler h = handler();
     EXPECT_EQ(h.handle(post(R"({"image":"!!!!"})")).status, 400);
