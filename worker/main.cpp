@@ -1,5 +1,6 @@
 // main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
 #include <Poco/Logger.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -30,6 +31,13 @@ void printUsage() {
         name.resize(std::max<std::size_t>(name.size() + 1, 23), ' ');
         std::cout << "  " << name << f.help << "  [" << f.key << "]\n";
     }
+}
+
+// Encodes and decodes a 1x1 PNG: builds the (static) encoder/decoder lists of imgcodecs.
+void warmUpImageCodecs() {
+    std::vector<uchar> png;
+    cv::imencode(".png", cv::Mat(1, 1, CV_8UC1, cv::Scalar(0)), png);
+    (void)cv::imdecode(png, cv::IMREAD_UNCHANGED);
 }
 
 }  // namespace
@@ -148,6 +156,9 @@ int main(int argc, char** argv) {
         log.fatal(error);
         return kExitConfig;
     }
+    // Initialise OpenCV's codec registry once here, before fork: every worker inherits it
+    // (shared copy-on-write pages) instead of paying for it on its first request.
+    warmUpImageCodecs();
     try {
         predictd::Supervisor supervisor(std::move(config), config_path, std::move(overrides),
                                         std::move(socket));
