@@ -251,7 +251,16 @@ PredictdService::~PredictdService() {
 }
 
 bool PredictdService::waitReady(std::chrono::milliseconds timeout) {
-    return eventually([this] { return port_ != 0 && get("/ready").status == 200; }, timeout);
+    // Ready = one worker answers, and none is still booting (so counts in /status are settled).
+    return eventually(
+        [this] {
+            if (port_ == 0 || get("/ready").status != 200) {
+                return false;
+            }
+            HttpResult st = get("/status");
+            return st.status == 200 && st.body.find("\"booting_processes\":0") != std::string::npos;
+        },
+        timeout);
 }
 
 }  // namespace predictd::testing
