@@ -14,6 +14,9 @@ namespace predictd {
 // {"prediction":7,"confidence":0.9981,"probabilities":[p0,...,p9]}
 std::string encodePrediction(const Prediction& prediction);
 
+// The same through jsoncpp's writer: the reference encodePrediction is tested against.
+std::string encodePredictionWithJsoncpp(const Prediction& prediction);
+
 // {"predictions":[{...as encodePrediction...},...]}
 std::string encodeBatch(const std::vector<Prediction>& predictions);
 

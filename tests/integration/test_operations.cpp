@@ -486,9 +486,9 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist-cnn.onnx\n";
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
-    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(20)));
     LoadClient load(s, 3, false);
-    ASSERT_TRUE(eventually([&] { return load.ok() > 50; }, seconds(10)));
+    ASSERT_TRUE(eventually([&] { return load.ok() > 50; }, seconds(20)));
 
     // (a) reload to a different model file
     std::filesystem::copy_file(src + "/model/mnist-cnn.onnx", s.dir() + "/reloaded.onnx");
@@ -496,7 +496,7 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
                                << "/reloaded.onnx\n";
     s.supervisor().signal(SIGHUP);
     ASSERT_TRUE(eventually(
-        [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(15)))
+        [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(30)))
         << s.predictdLog();
     EXPECT_EQ(parseJson(s.get("/ready").body)["model"].asString(), "reloaded.onnx");
     EXPECT_EQ(statusOf(s)["model"]["name"].asString(), "reloaded.onnx");
@@ -512,11 +512,11 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     }
     // (c) scale up and down
     s.supervisor().signal(SIGTTIN);
-    EXPECT_TRUE(eventually([&] { return s.workers().size() == 3; }, seconds(10)));
+    EXPECT_TRUE(eventually([&] { return s.workers().size() == 3; }, seconds(20)));
     s.supervisor().signal(SIGTTOU);
-    EXPECT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    EXPECT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(20)));
     const int before_stop = load.ok();
-    ASSERT_TRUE(eventually([&] { return load.ok() > before_stop + 20; }, seconds(10)));
+    ASSERT_TRUE(eventually([&] { return load.ok() > before_stop + 20; }, seconds(20)));
     load.stop();
     std::printf("under reload/kill/scale: %d answered, %d failed\n", load.ok(), load.failed());
     EXPECT_EQ(load.failed(), 0) << load.failures() << s.predictdLog();
