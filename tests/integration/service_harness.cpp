@@ -230,6 +230,17 @@ PredictdService::PredictdService(const Options& options) : dir_(makeTempDir()) {
         replace("@SOCKET@", socketPath());
         replace("@SOURCE_DIR@", src);
         replace("worker_processes auto;", "worker_processes 1;");
+        if (!options.nginx_edits.empty()) {  // the shared locations file, edited, as a copy
+            std::string locations = readFile(src + "/nginx/predictd-locations.conf");
+            for (const auto& [from, to] : options.nginx_edits) {
+                for (auto pos = locations.find(from); pos != std::string::npos;
+                     pos = locations.find(from, pos + to.size())) {
+                    locations.replace(pos, from.size(), to);
+                }
+            }
+            std::ofstream(dir_ + "/predictd-locations.conf") << locations;
+            replace(src + "/nginx/predictd-locations.conf", dir_ + "/predictd-locations.conf");
+        }
         std::ofstream(dir_ + "/nginx.conf") << conf;
         nginx_storage_.emplace(std::vector<std::string>{"/usr/sbin/nginx", "-e", "stderr", "-p",
                                                         dir_, "-c", dir_ + "/nginx.conf"},

@@ -79,6 +79,7 @@ class PredictdService {
         std::vector<std::string> env;       // extra environment, "NAME=value"
         std::vector<std::string> launcher;  // argv prefix; "@SOCKET@" = socketPath()
         bool listen_flag = true;            // pass --listen unix:<dir>/predictd.sock
+        std::vector<std::pair<std::string, std::string>> nginx_edits;  // text replacements
     };
     explicit PredictdService(const Options& options);
     PredictdService() : PredictdService(Options{}) {}

@@ -195,6 +195,25 @@ TEST(Operations, StuckWorkerIsKilledAfterTimeoutAndReplaced) {
     EXPECT_EQ(m["predictd_worker_restarts_total{reason=killed}"].asDouble(), 1);
 }
 
+// A request that takes longer than NGINX's fastcgi_read_timeout gets a JSON 504, and the
+// supervisor kills the stuck worker after `timeout` and replaces it. (The shipped config uses
+// 30 s for both; here 1 s and 2 s.)
+TEST(Operations, TimedOutRequestGetsJson504AndTheWorkerIsReplaced) {
+    PredictdService::Options o;
+    o.workers = 1;
+    o.extra_args = {"--timeout", "2"};
+    o.nginx_edits = {{"fastcgi_read_timeout 30s;", "fastcgi_read_timeout 1s;"}};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    const pid_t stuck = s.workers().at(0);
+    ::kill(stuck, SIGSTOP);
+    HttpResult r = s.post("/predict", predictBody(samplePng(1)));
+    EXPECT_EQ(r.status, 504) << r.body;
+    EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "upstream_timeout") << r.body;
+    EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(10))) << s.predictdLog();
+    EXPECT_TRUE(eventually([&] { return predictDigit(s, 1) == 1; }, seconds(10)));
+}
+
 // Several clients posting batches of 64 as fast as they can keep the workers busy.
 class LoadClient {
   public:
