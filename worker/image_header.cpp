@@ -180,8 +180,8 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
 }
 
 // TIFF: byte order ("II" little, "MM" big), 42, offset of the first IFD; in that IFD,
-// tags 256 (ImageWidth) and 257 (ImageLength) of type SHORT (3) or LONG (4). BigTIFF is not
-// recognised.
+// tags 256 (ImageWidth) and 257 (ImageLength) of type SHORT (3) or LONG (4), the first of each
+// if repeated (as libtiff, and so OpenCV, reads them). BigTIFF is not recognised.
 std::optional<ImageHeader> readTiff(const Bytes& b) {
     const bool big = b.matches(0, "MM");
     const auto ifd = b.read(4, 4, big);
@@ -212,7 +212,12 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
         } else {
             return std::nullopt;
         }
-        (*tag == 256 ? width : height) = value;
+        // libtiff keeps the first of duplicated tags, so must we: keeping the last let
+        // 256=60000, 256=8 show us width 8 while OpenCV allocated 60000.
+        std::optional<U32>& slot = *tag == 256 ? width : height;
+        if (!slot) {
+            slot = value;
+        }
         if (width && height) {
             return ImageHeader{"tiff", *width, *height};
         }

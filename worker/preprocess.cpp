@@ -16,8 +16,9 @@
 //      kMaxSquareSide. Without that, a 1 x 1000000 image (a million pixels, within
 //      max_image_pixels) would be padded to 10^12 pixels (found by fuzz_request_handler: a
 //      4 GB allocation from a 1 KB JPEG).
-//   5. Size: resized to 28x28 with cv::INTER_AREA; an image already 28x28 is not resampled,
-//      so an MNIST image passes through unchanged (only scaled to [0,1]).
+//   5. Size: resized to 28x28 with cv::INTER_AREA (and clamped to [0,1] against float
+//      rounding); an image already 28x28 is not resampled, so an MNIST image passes through
+//      unchanged (only scaled to [0,1]).
 #include "preprocess.hpp"
 
 #include <algorithm>
@@ -159,6 +160,10 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
         if (gray.rows != kDigitSide || gray.cols != kDigitSide) {
             cv::Mat resized;
             cv::resize(gray, resized, cv::Size(kDigitSide, kDigitSide), 0, 0, cv::INTER_AREA);
+            // Area weights sum to 1 only up to float rounding: a white area can come out as
+            // 1.0000001 (found by fuzz_image_decode). Keep the contract: [0,1].
+            cv::min(resized, cv::Scalar::all(1.0), resized);
+            cv::max(resized, cv::Scalar::all(0.0), resized);
             gray = resized;
         }
         // Own the pixels and make them contiguous (the input may have been a view).

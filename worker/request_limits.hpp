@@ -19,7 +19,7 @@ struct RequestLimits {
     std::size_t max_batch = 64;
     // width*height, checked from the image header before decoding. image_decode: 413
     // image_too_large.
-    std::uint64_t max_image_pixels = 4096u * 4096u;
+    std::uint64_t max_image_pixels = std::uint64_t{4096} * 4096;
     // Nesting of JSON arrays and objects in the body ({"images": [...]} is 2). Checked by a
     // scan before jsoncpp parses anything, so a deep body costs no parser recursion or
     // allocation. predict_request: 400 json_too_deep. (jsoncpp's own stack limit, 1000, stays

@@ -213,6 +213,11 @@ TEST(ImageDecodeDeathTest, ForgedSizeRefusedWithoutAllocating) {
     // With the default limit the header alone refuses it: nothing big is allocated.
     EXPECT_EXIT(decodeUnderAddressLimit(png, kLimits, "image_too_large"),
                 testing::ExitedWithCode(0), "result: image_too_large");
+    // And the 1 KB PNG claiming 60000x60000 (3.6 GB).
+    std::string huge = kHugePng;
+    huge.resize(1024, '\0');
+    EXPECT_EXIT(decodeUnderAddressLimit(huge, kLimits, "image_too_large"),
+                testing::ExitedWithCode(0), "result: image_too_large: image is 60000x60000");
 #endif
 }
 
@@ -250,6 +255,66 @@ TEST(ImageDecode, DicomSignatureIsNeverHandedToOpenCV) {
     ASSERT_TRUE(readImageHeader(webp).has_value());
     expectError(decodeImage(withDicomTail(webp), kLimits), 400, "undecodable_image",
                 "could not decode webp image (it also carries a DICOM signature)");
+}
+
+// A little-endian 8-bit gray TIFF with one strip of rows*cols bytes, whose first IFD holds
+// ImageWidth `widths` (in that order, duplicates allowed) and ImageLength `rows`.
+std::string grayTiff(const std::vector<std::uint16_t>& widths, std::uint16_t rows,
+                     std::uint32_t pixels) {
+    struct Entry {
+        std::uint16_t tag, type;
+        std::uint32_t value;
+    };
+    std::vector<Entry> entries;
+    for (const std::uint16_t w : widths) {
+        entries.push_back({256, 3, w});
+    }
+    const std::uint32_t dataAt = 8 + 2 + 12 * (static_cast<std::uint32_t>(widths.size()) + 8) + 4;
+    for (const Entry& e : std::vector<Entry>{{257, 3, rows},
+                                             {258, 3, 8},
+                                             {259, 3, 1},
+                                             {262, 3, 1},
+                                             {273, 4, dataAt},
+                                             {277, 3, 1},
+                                             {278, 3, rows},
+                                             {279, 4, pixels}}) {
+        entries.push_back(e);
+    }
+    std::string s("II*\0\x08\0\0\0", 8);
+    const auto put = [&s](std::uint32_t v, int bytes) {
+        for (int i = 0; i < bytes; ++i) {
+            s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+        }
+    };
+    put(static_cast<std::uint32_t>(entries.size()), 2);
+    for (const Entry& e : entries) {
+        put(e.tag, 2);
+        put(e.type, 2);
+        put(1, 4);
+        put(e.value, 4);
+    }
+    put(0, 4);
+    s.append(pixels, '\x80');
+    return s;
+}
+
+// Found while checking the fuzzers' "decoded size == header size" invariant by hand: libtiff
+// keeps the first of duplicated tags, our reader kept the last, so a TIFF could show us a small
+// width while OpenCV allocated a large one.
+TEST(ImageDecode, TiffDuplicateWidthReadAsLibtiffDoes) {
+    const std::string tiff = grayTiff({16, 8}, 8, 16 * 8);
+    const auto header = readImageHeader(tiff);
+    ASSERT_TRUE(header.has_value());
+    EXPECT_EQ(header->width, 16u);
+    const auto r = decodeImage(tiff, kLimits);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r.value().cols, 16);
+    EXPECT_EQ(r.value().rows, 8);
+    RequestLimits limits;
+    limits.max_image_pixels = 8 * 8;
+    expectError(decodeImage(grayTiff({60000, 8}, 8, 64), limits), 413, "image_too_large",
+                "image is 60000x8 = 480000 pixels; the limit is 64 pixels and neither side may "
+                "be 0");
 }
 
 TEST(ImageDecode, FormatOutsideAllowedListIsRefusedBeforeDecoding) {

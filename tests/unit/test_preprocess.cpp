@@ -205,6 +205,19 @@ TEST(Preprocess, ShrinkingBeforePaddingChangesLittle) {
     EXPECT_LT(maxDiff(out, expected), 0.02);
 }
 
+// Found by fuzz_image_decode: INTER_AREA's weights sum to 1 only up to float rounding, so a
+// white area came out as 1.0000002 (49x49 here, a 24x82 PBM in the fuzzer).
+TEST(Preprocess, ResizedValuesStayWithinZeroAndOne) {
+    cv::Mat src(49, 49, CV_32FC1, cv::Scalar(0));
+    src(cv::Rect(12, 12, 24, 24)).setTo(1.0);
+    const cv::Mat out = run(src);
+    double lo = 0;
+    double hi = 0;
+    cv::minMaxLoc(out, &lo, &hi);
+    EXPECT_EQ(hi, 1.0);
+    EXPECT_EQ(lo, 0.0);
+}
+
 TEST(Preprocess, LargeImageIsAreaResized) {
     // 280x280, a filled block at rows 100..179, cols 60..139: INTER_AREA by 10 averages 10x10
     // blocks, so rows 10..17, cols 6..13 become 1 and the rest 0.

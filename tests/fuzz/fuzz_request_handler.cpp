@@ -1,0 +1,115 @@
+// fuzz_request_handler.cpp — libFuzzer target: the whole request path, RequestHandler::handle,
+// with the real model (model/mnist-cnn.onnx, loaded once).
+//
+// Input: the first byte picks the method, path and Content-Type (2 bits each: see kMethods,
+// kPaths, kTypes; 'P' = POST /predict "application/json; charset=utf-8"), the rest is the body.
+// Checks: no 5xx (a 5xx is a bug in the request path), the body is one JSON object, a 200 from
+// /predict has a prediction 0..9 or a list of them, and errors carry a code and a message.
+#include <json/json.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "digit_model.hpp"
+#include "request_handler.hpp"
+
+namespace {
+
+using predictd::DigitModel;
+using predictd::HttpRequest;
+using predictd::HttpResponse;
+using predictd::RequestHandler;
+using predictd::RequestLimits;
+
+constexpr std::array<const char*, 4> kMethods = {"POST", "GET", "HEAD", "PUT"};
+constexpr std::array<const char*, 4> kPaths = {"/predict", "/health", "/ready", "/nope"};
+constexpr std::array<const char*, 4> kTypes = {"application/json",
+                                               "application/json; charset=utf-8", "text/plain", ""};
+
+RequestHandler& handler() {
+    static DigitModel* model = [] {
+        cv::setNumThreads(0);
+        auto loaded = DigitModel::load(PREDICTD_SOURCE_DIR "/model/mnist-cnn.onnx");
+        if (!loaded.ok()) {
+            std::fprintf(stderr, "cannot load the model: %s\n", loaded.error().message.c_str());
+            std::abort();
+        }
+        return new DigitModel(std::move(loaded).value());  // lives for the whole run
+    }();
+    static RequestHandler h = [] {
+        RequestLimits limits;
+        limits.max_batch = 8;
+        limits.max_image_pixels = 1u << 20;  // smaller than the default to keep runs fast
+        return RequestHandler(*model, limits);
+    }();
+    return h;
+}
+
+[[noreturn]] void fail(const std::string& what, const HttpResponse& r) {
+    std::fprintf(stderr, "INVARIANT BROKEN: %s\nstatus %d body %s\n", what.c_str(), r.status,
+                 r.body.c_str());
+    std::abort();
+}
+
+bool isPrediction(const Json::Value& p) {
+    return p.isObject() && p["prediction"].isInt() && p["prediction"].asInt() >= 0 &&
+           p["prediction"].asInt() <= 9 && p["probabilities"].isArray() &&
+           p["probabilities"].size() == 10 && p["confidence"].isNumeric();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+    handler();  // load the model before the first input, not during it
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) {
+        return 0;
+    }
+    const std::uint8_t pick = data[0];
+    HttpRequest req;
+    req.method = kMethods[pick & 3];
+    req.path = kPaths[(pick >> 2) & 3];
+    req.content_type = kTypes[(pick >> 4) & 3];
+    req.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
+
+    const HttpResponse r = handler().handle(req);
+    if (r.status >= 500 || r.status < 200) {
+        fail("status outside 2xx-4xx", r);
+    }
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    const std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    std::string errors;
+    if (!reader->parse(r.body.data(), r.body.data() + r.body.size(), &v, &errors) ||
+        !v.isObject()) {
+        fail("body is not a JSON object", r);
+    }
+    if (r.status == 200 && req.path == std::string("/predict")) {
+        bool good = isPrediction(v);
+        if (v.isMember("predictions")) {
+            good = v["predictions"].isArray() && !v["predictions"].empty();
+            for (const Json::Value& p : v["predictions"]) {
+                good = good && isPrediction(p);
+            }
+        }
+        if (!good) {
+            fail("200 from /predict without a well-formed prediction", r);
+        }
+    } else if (r.status >= 400 &&
+               (!v["error"]["code"].isString() || v["error"]["code"].asString().empty() ||
+                !v["error"]["message"].isString())) {
+        fail("error without code and message", r);
+    }
+    return 0;
+}
