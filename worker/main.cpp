@@ -1,5 +1,6 @@
 // main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
 #include <Poco/Logger.h>
+#include <Poco/String.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <systemd/sd-daemon.h>
@@ -118,7 +119,13 @@ int main(int argc, char** argv) {
                   << "\nidle_timeout = " << config.idle_timeout << "\nmodel = " << config.model_path
                   << "\nmax_body_bytes = " << config.limits.max_body_bytes
                   << "\nmax_batch = " << config.limits.max_batch
-                  << "\nmax_image_pixels = " << config.limits.max_image_pixels << "\n";
+                  << "\nmax_image_pixels = " << config.limits.max_image_pixels
+                  << "\nmax_json_depth = " << config.limits.max_json_depth
+                  << "\nmax_base64_bytes = " << config.limits.max_base64_bytes
+                  << "\nallowed_formats = "
+                  << Poco::cat(std::string(","), config.limits.allowed_formats.begin(),
+                               config.limits.allowed_formats.end())
+                  << "\n";
         return 0;
     }
     try {

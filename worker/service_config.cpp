@@ -5,11 +5,14 @@
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
 #include <Poco/Path.h>
+#include <Poco/StringTokenizer.h>
 #include <Poco/Util/IniFileConfiguration.h>
 #include <Poco/Util/LayeredConfiguration.h>
 #include <Poco/Util/MapConfiguration.h>
 
 #include <thread>
+
+#include "image_header.hpp"
 
 namespace predictd {
 
@@ -53,6 +56,11 @@ const std::vector<FlagMapping>& configFlags() {
         {"--max-body-bytes", "limits.max_body_bytes", "largest request body (8388608)"},
         {"--max-batch", "limits.max_batch", "most images in one request (64)"},
         {"--max-image-pixels", "limits.max_image_pixels", "largest width*height (16777216)"},
+        {"--max-json-depth", "limits.max_json_depth", "deepest JSON nesting (16)"},
+        {"--max-base64-bytes", "limits.max_base64_bytes",
+         "longest base64 text per image (4194304)"},
+        {"--allowed-formats", "limits.allowed_formats",
+         "comma-separated image formats (png,jpeg,bmp,webp,tiff,pnm)"},
         {"--log-level", "log.level", "error, warning, information or debug"},
         {"--log-file", "log.file", "log to this file instead of stderr"},
         {"--access-log", "log.access", "on or off: one line per request"},
@@ -192,6 +200,26 @@ bool loadServiceConfig(const std::string& ini_path,
             static_cast<std::size_t>(readInt(*conf, "limits.max_batch", 64, 1, 4096));
         c.limits.max_image_pixels = static_cast<std::uint64_t>(
             readInt(*conf, "limits.max_image_pixels", 4096LL * 4096, 784, 1LL << 30));
+
+        c.limits.max_json_depth =
+            static_cast<std::size_t>(readInt(*conf, "limits.max_json_depth", 16, 2, 1000));
+        c.limits.max_base64_bytes = static_cast<std::size_t>(
+            readInt(*conf, "limits.max_base64_bytes", 4LL << 20, 16, 1LL << 30));
+        if (conf->has("limits.allowed_formats")) {
+            c.limits.allowed_formats.clear();
+            Poco::StringTokenizer names(
+                conf->getString("limits.allowed_formats"), ",",
+                Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+            for (const std::string& name : names) {
+                if (std::find(kImageFormats.begin(), kImageFormats.end(), name) ==
+                    kImageFormats.end()) {
+                    throw Poco::InvalidArgumentException(
+                        "limits.allowed_formats: unknown format '" + name +
+                        "' (known: png, jpeg, bmp, gif, webp, tiff, pnm)");
+                }
+                c.limits.allowed_formats.push_back(name);
+            }
+        }
 
         c.log_level = conf->getString("log.level", "information");
         c.log_file = conf->getString("log.file", "");

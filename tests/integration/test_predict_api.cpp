@@ -172,6 +172,12 @@ TEST_F(PredictApi, EveryBadInputGetsItsJsonErrorAndTheNextRequestIsFine) {
         {"bad member", "POST", "/predict",
          R"({"images": [")" + good + R"(", ")" + good + R"(", 7]})", "application/json", 400,
          "wrong_type"},
+        {"json too deep", "POST", "/predict",
+         R"({"image": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]})", "application/json", 400,
+         "json_too_deep"},
+        {"gif not allowed", "POST", "/predict",
+         predictBody(std::string("GIF89a\x1c\x00\x1c\x00\x00\x00\x00;", 14)), "application/json",
+         415, "unsupported_image_format"},
         {"wrong content type", "POST", "/predict", predictBody(png), "text/plain", 415,
          "unsupported_media_type"},
         {"wrong method", "GET", "/predict", "", "", 405, "method_not_allowed"},
@@ -201,6 +207,29 @@ TEST_F(PredictApi, NginxRefusesOversizedBodyWithJson) {
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "payload_too_large");
     expectGoodAnswer();
+}
+
+TEST_F(PredictApi, AllowedFormatsComeFromTheConfiguration) {
+    PredictdService::Options options;
+    options.workers = 1;
+    options.extra_args = {"--allowed-formats", "png"};
+    PredictdService png_only(options);
+    ASSERT_TRUE(png_only.waitReady()) << png_only.predictdLog();
+    cv::Mat digit =
+        cv::imread(sourceDir() + "/tests/data/samples/digit-4.png", cv::IMREAD_GRAYSCALE);
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", digit, jpeg));
+    HttpResult r = png_only.post("/predict", predictBody(std::string(jpeg.begin(), jpeg.end())));
+    EXPECT_EQ(r.status, 415);
+    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "unsupported_image_format");
+    HttpResult ok = png_only.post("/predict", predictBody(samplePng(4)));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(parse(ok.body)["prediction"].asInt(), 4);
+    // The same JPEG is fine with the default list.
+    HttpResult jpeg_ok =
+        service_->post("/predict", predictBody(std::string(jpeg.begin(), jpeg.end())));
+    ASSERT_EQ(jpeg_ok.status, 200) << jpeg_ok.body;
+    EXPECT_EQ(parse(jpeg_ok.body)["prediction"].asInt(), 4);
 }
 
 TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {

@@ -5,6 +5,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <atomic>
+#include <barrier>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -64,17 +65,25 @@ TEST_F(DynamicBatcherTest, LoneCallsGiveExactlyTheModelsAnswers) {
 
 TEST_F(DynamicBatcherTest, ConcurrentCallsAreMergedAndAnswersMatch) {
     ServiceMetrics metrics;
-    DynamicBatcher batcher(*model_, {16, std::chrono::microseconds(20'000)}, &metrics);
+    DynamicBatcher batcher(*model_, {16, std::chrono::microseconds(200'000)}, &metrics);
     constexpr int kThreads = 8;
+    constexpr std::size_t kRounds = 25;  // 8 × 25 = the 200 digits
     std::atomic<int> mismatches{0};
     std::atomic<int> label_mismatches{0};
+    // Each round, all eight announce their request before any of them calls predict(): the
+    // first leader then knows seven more are coming and waits (up to 200 ms) to take them along.
+    std::barrier announced(kThreads);
+    std::barrier round_done(kThreads);
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&, t] {
-            for (std::size_t i = static_cast<std::size_t>(t); i < digits_.size(); i += kThreads) {
+            for (std::size_t round = 0; round < kRounds; ++round) {
+                const std::size_t i = round * kThreads + static_cast<std::size_t>(t);
                 batcher.requestStarted();
+                announced.arrive_and_wait();
                 auto r = batcher.predict({digits_[i]});
                 batcher.requestFinished();
+                round_done.arrive_and_wait();
                 if (!r.ok() || r.value().size() != 1) {
                     ++mismatches;
                     continue;
@@ -98,7 +107,8 @@ TEST_F(DynamicBatcherTest, ConcurrentCallsAreMergedAndAnswersMatch) {
     const auto passes = metrics.inference_seconds.count.load();
     const auto images = metrics.batch_size.sum_micros.load();
     EXPECT_EQ(images, digits_.size());
-    EXPECT_LT(passes, digits_.size()) << "8 threads with a 20 ms window never shared a pass";
+    // Every round's eight requests fit in one pass of 16; allow stragglers on a busy machine.
+    EXPECT_LE(passes, kRounds * 3) << "announced concurrent requests were not merged";
     std::printf("%zu images in %llu forward passes\n", digits_.size(),
                 static_cast<unsigned long long>(passes));
 }
