@@ -59,6 +59,28 @@ def worker(args):
     print(json.dumps(out))
 
 
+def layer_profile(model, images=300):
+    """Per-layer time of cv2.dnn at batch 1, one thread (Net.getPerfProfile), in this process.
+    -> {"total_us": per-image, "layers": [[name, us, share], ...] heaviest first}"""
+    import cv2
+    import bodies
+    cv2.setNumThreads(1)
+    x = (bodies.load_digits()[0][:200].reshape(-1, 1, 28, 28) / 255.0).astype(np.float32)
+    net = cv2.dnn.readNetFromONNX(model)
+    names = net.getLayerNames()
+    acc = np.zeros(len(names))
+    for i in range(images + 20):
+        net.setInput(x[i % 200:i % 200 + 1])
+        net.forward()
+        if i >= 20:                                   # first ones are warm-up
+            acc += np.asarray(net.getPerfProfile()[1], float).ravel()[:len(names)]
+    us = acc / images / cv2.getTickFrequency() * 1e6
+    order = np.argsort(-us)
+    return {"total_us": float(us.sum()),
+            "layers": [[names[i].replace("onnx_node!", ""), float(us[i]), float(us[i] / us.sum())]
+                       for i in order if us[i] > 0.01 * us.sum()]}
+
+
 def measure(model, backend, seconds, batches, procs, binary=None):
     """-> {"1": {"batch_ips": {b: images/s}}, "<procs>": {...}} for 1 and `procs` processes.
     backend "opencv-cpp" runs `binary` (bench/ceiling.cpp) instead of this script's worker."""

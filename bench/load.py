@@ -29,7 +29,10 @@ def wrk(port, bodies_file, connections, seconds, threads=1, timeout_s=10):
     s = json.loads(line[len("WRK_JSON "):])
     e = s["errors"]
     return {"tool": "wrk", "connections": connections, "requests": s["requests"],
-            "duration_s": s["duration_s"], "rps": s["requests"] / s["duration_s"],
+            "duration_s": s["duration_s"],
+            # Throughput counts answers that were 2xx (wrk's own figure includes 502s).
+            "rps": (s["requests"] - e["status"]) / s["duration_s"],
+            "rps_all": s["requests"] / s["duration_s"],
             "non_2xx": e["status"], "timeouts": e["timeout"],
             "socket_errors": e["connect"] + e["read"] + e["write"],
             "failures": e["status"] + e["timeout"] + e["connect"] + e["read"] + e["write"],
@@ -54,9 +57,15 @@ def locust(port, bodies_file, users, spawn_rate, seconds, think, workdir):
     with open(stats) as f:
         rows = {row["Name"]: row for row in csv.DictReader(f)}
     row = rows.get("Aggregated") or next(iter(rows.values()))
+    kinds = {}
+    if os.path.exists(prefix + "_failures.csv"):
+        with open(prefix + "_failures.csv") as f:
+            for frow in csv.DictReader(f):
+                kinds[frow["Error"]] = kinds.get(frow["Error"], 0) + int(frow["Occurrences"])
     num = lambda k: float(row[k]) if row.get(k) not in (None, "", "N/A") else None
     return {"tool": "locust", "users": users, "spawn_rate": spawn_rate, "run_s": seconds,
-            "think_s": list(think), "requests": int(num("Request Count")),
+            "think_s": list(think), "failure_kinds": kinds,
+            "requests": int(num("Request Count")),
             "failures": int(num("Failure Count")), "rps": num("Requests/s"),
             "latency_ms": {"min": num("Min Response Time"), "mean": num("Average Response Time"),
                            "p50": num("Median Response Time"), "p95": num("95%"),

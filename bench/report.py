@@ -21,6 +21,14 @@ def med(values):
     return statistics.median(values) if values else None
 
 
+def _merge(dicts):
+    out = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 def summarise(model_result, stacks, levels):
     """Per stack: medians over the rounds of every figure. -> {stack: summary}"""
     out = {}
@@ -31,6 +39,9 @@ def summarise(model_result, stacks, levels):
              "rounds_ok": len(ok), "errors": [t["error"] for t in turns if t.get("error")],
              "after_load_errors": [t["after_load_error"] for t in ok if t.get("after_load_error")],
              "load_errors": [e for t in ok for e in t.get("load_errors", [])],
+             "nginx_errors": _merge([t.get("nginx_errors") or {} for t in turns]),
+             "locust_failure_kinds": _merge([(t.get("locust") or {}).get("failure_kinds") or {}
+                                             for t in ok]),
              "cold_start_s": med([t.get("cold_start_s") for t in ok]), "wrk": {}}
         for c in levels:
             runs = [t["wrk"][str(c)] for t in ok if str(c) in t["wrk"]]
@@ -73,10 +84,13 @@ def summarise(model_result, stacks, levels):
 
 
 def main_ceiling(ceiling):
-    """The ceiling the ratios use: cv2.dnn from C++ (predictd's view) if measured, else from
-    Python. -> {"<procs>": {...}} or None"""
-    ceiling = ceiling or {}
-    return ceiling.get("opencv-cpp") or ceiling.get("opencv")
+    """The ceiling the ratios use: the higher of cv2.dnn from C++ (predictd's view) and from
+    Python, at batch 1 with one process per core (the harder one to reach).
+    -> {"<procs>": {...}} or None"""
+    found = [c for c in ((ceiling or {}).get(k) for k in ("opencv-cpp", "opencv")) if c]
+    if not found:
+        return None
+    return max(found, key=lambda c: c[max(c, key=int)]["batch1_ips"])
 
 
 def ratios(summary, ceiling, level="64"):
@@ -184,7 +198,7 @@ def model_markdown(model_name, mres, summary, levels, rat):
           "app alone in brackets); cold start = server process started → first correct "
           "answer through NGINX; CPU s per 1 000 requests at 64 connections (NGINX + app); "
           "share of ceiling = req/s at 64 connections ÷ bare cv2.dnn batch-1 throughput "
-          "(from C++ when measured) with one process per core.", "",
+          "with one process per core (the higher of the C++ and Python figures).", "",
           _row(["Stack", "PSS MiB", "(app)", "processes", "cold start s", "CPU s/1k @c64",
                 "req/s @c64", "share of ceiling"]),
           _row(["---"] + ["---:"] * 7)]
@@ -197,6 +211,18 @@ def model_markdown(model_name, mres, summary, levels, rat):
                        _f(w.get("cpu_s_per_1k"), 3), _f(w.get("rps"), 0),
                        f"{share:.2f}" if share is not None else "–"]))
     L.append("")
+    errs = [(n, s) for n, s in summary.items()
+            if s.get("nginx_errors") or s.get("locust_failure_kinds") or s.get("errors")]
+    if errs:
+        L += ["Errors seen (all rounds; NGINX error log lines by kind, Locust failures by kind):",
+              ""]
+        for n, s in errs:
+            parts = [f"{v}× {k}" for k, v in sorted(s.get("nginx_errors", {}).items(),
+                                                     key=lambda kv: -kv[1])[:4]]
+            parts += [f"Locust {v}× {k}" for k, v in s.get("locust_failure_kinds", {}).items()]
+            parts += [f"round failed: {e[:200]}" for e in s.get("errors", [])]
+            L.append(f"- {n}: " + "; ".join(parts))
+        L.append("")
     if mres.get("ceiling"):
         L += ["Ceiling (bare in-process inference, one intra-op thread per process, images/s; "
               "opencv-cpp = bench/ceiling.cpp, opencv = the same from Python, torch = PyTorch "
@@ -208,6 +234,11 @@ def model_markdown(model_name, mres, summary, levels, rat):
                 L.append(_row([backend, n, _f(c["batch1_ips"], 0), str(c["best_batch"]),
                                _f(c["best_ips"], 0)]))
         L.append("")
+    if mres.get("layers"):
+        lp = mres["layers"]
+        L += [f"cv2.dnn time per image at batch 1, one thread: {lp['total_us']:.0f} µs — "
+              + ", ".join(f"{n} {us:.0f} µs ({sh:.0%})" for n, us, sh in lp["layers"][:5])
+              + ".", ""]
     if mres.get("sweep"):
         L += ["Configurations tried per stack (wrk, 64 connections, one pass each after a "
               "1 s warm-up; the best req/s without failures is the one measured above):", "",

@@ -5,6 +5,7 @@ bench/results/<timestamp>.md, .json and .png.
 
   bench/run --predictd /tmp/build-bench/predictd              # full run (see bench/README.md)
   bench/run --predictd /tmp/build-bench/predictd --quick      # seconds; what CTest runs
+  bench/run --render bench/results/<timestamp>.json           # re-make .md/.png from a run
 
 Owns the schedule: per model, the in-process ceiling, the configuration sweep of each stack
 (gunicorn worker class and count for the peers, worker count for predictd), then R rounds in which every stack in turn is started (cold start timed), checked (known
@@ -18,6 +19,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,6 +85,8 @@ def parse_args(argv):
     ap.add_argument("--wrk-threads", type=int, default=1)
     ap.add_argument("--max-minutes", type=float, default=45.0,
                     help="abort (cleanly) when the run takes longer than this")
+    ap.add_argument("--keep-workdir", action="store_true",
+                    help="keep the per-run temp dir (logs, NGINX configs) even on success")
     ap.add_argument("--out", default=None,
                     help="results directory (default bench/results; quick: a temp dir)")
     a = ap.parse_args(argv)
@@ -228,7 +232,8 @@ class Bench:
         cpu = (c1["app"] - c0["app"]) + (c1["nginx"] - c0["nginx"])
         r["cpu_s"] = cpu
         r["cpu_s_app"], r["cpu_s_nginx"] = c1["app"] - c0["app"], c1["nginx"] - c0["nginx"]
-        r["cpu_s_per_1k"] = cpu / r["requests"] * 1000 if r["requests"] else None
+        answered = r["requests"] - (r["non_2xx"] if "non_2xx" in r else r["failures"])
+        r["cpu_s_per_1k"] = cpu / answered * 1000 if answered > 0 else None
         r["cpu_util"] = cpu / (wall * os.cpu_count())
         return r
 
@@ -314,6 +319,7 @@ class Bench:
             self.log(f"{model_name} r{rnd} {name}: FAILED {t['error']}")
         finally:
             st.stop()
+            t["nginx_errors"] = st.nginx_errors()
         return t
 
     def model(self, model_name):
@@ -337,6 +343,7 @@ class Bench:
                 self.ceiling_binary)
         mres["ceiling"]["opencv"] = ceiling.measure(model_path, "opencv", a.ceiling_seconds,
                                                     [1, 4, 16, 64], os.cpu_count())
+        mres["layers"] = ceiling.layer_profile(model_path, 60 if a.quick else 300)
         if "flask-torch" in a.stacks:
             mres["ceiling"]["torch"] = ceiling.measure(model_path, "torch", a.ceiling_seconds,
                                                        [1, 16, 64], os.cpu_count())
@@ -384,8 +391,30 @@ def quick_check(results, md, stacks):
     return problems
 
 
+def render(json_path):
+    """Re-make the Markdown and the chart of a finished run from its JSON (after a report
+    change); the summaries and ratios are recomputed from the raw rounds."""
+    with open(json_path) as f:
+        results = json.load(f)
+    m = results["meta"]
+    for mres in results["models"].values():
+        mres["summary"] = report.summarise(mres, m["stacks"], m["levels"])
+        mres["ratios"] = report.ratios(mres["summary"], mres["ceiling"])
+    base = json_path[:-len(".json")]
+    md = report.markdown(results)
+    with open(base + ".md", "w") as f:
+        f.write(md + "\n")
+    report.write_json(results, json_path)
+    report.chart(results, base + ".png")
+    print(md)
+    return 0
+
+
 def main(argv=None):
-    a = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--render"]:
+        return render(argv[1])
+    a = parse_args(argv)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -444,6 +473,10 @@ def main(argv=None):
             status = status or 1
         else:
             bench.log(f"quick check passed: {len(a.stacks)} stacks answered, all rows present")
+    if status == 0 and not a.keep_workdir:
+        shutil.rmtree(workroot, ignore_errors=True)
+    else:
+        bench.log(f"logs kept in {workroot}")
     return status
 
 

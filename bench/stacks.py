@@ -210,6 +210,7 @@ class Stack:
         self.nginx = self.app = None
         self.port = None
         self.cold_start_s = None
+        self.errlog_offset = 0
 
     @property
     def label(self):
@@ -262,7 +263,11 @@ class Stack:
             return argv + list(self.opts.predictd_arg or [])
         return [PYTHON, "-m", "gunicorn", "--chdir", PEERS, "--workers", str(n),
                 "--worker-class", kind, "--bind", f"unix:{sock}", "--backlog", "2048",
-                "--timeout", "120", "--log-level", "warning", PEER_APPS[self.name]]
+                "--timeout", "120", "--log-level", "warning",
+                # Longer than NGINX's upstream keepalive_timeout (60 s): otherwise gunicorn's
+                # 2 s default closes idle kept-alive connections just as NGINX reuses one, and
+                # the POST fails with 502 (NGINX does not retry non-idempotent requests).
+                "--keep-alive", "75", PEER_APPS[self.name]]
 
     def start(self, known, timeout=60.0):
         """Start NGINX, then the app server; time app start -> first correct answer.
@@ -287,6 +292,7 @@ class Stack:
                 status, doc = post(self.port, first_body, timeout=2.0)
                 if status == 200 and well_formed(doc) and doc["prediction"] == first_label:
                     self.cold_start_s = time.monotonic() - t0
+                    self.errlog_offset = self._errlog_size()   # start-up 502s are expected
                     break
             except OSError:
                 pass
@@ -294,6 +300,30 @@ class Stack:
                 return f"{self.name}: no correct answer within {timeout:.0f}s (see {self.dir})"
             time.sleep(0.01)
         return check_answers(self.port, known)
+
+    def _errlog_size(self):
+        try:
+            return os.path.getsize(os.path.join(self.dir, "nginx", "error.log"))
+        except OSError:
+            return 0
+
+    def nginx_errors(self):
+        """{message pattern: count} of NGINX [error]/[crit]/[alert] lines since the stack first
+        answered (e.g. why a 502 happened: upstream connect() EAGAIN = full listen queue)."""
+        import re
+        kinds = {}
+        try:
+            with open(os.path.join(self.dir, "nginx", "error.log"), errors="replace") as f:
+                f.seek(self.errlog_offset)
+                for line in f:
+                    m = re.search(r"\[(error|crit|alert)\] [0-9#]+: \*?[0-9]* ?(.*?)(, client:|$)",
+                                  line)
+                    if m:
+                        key = re.sub(r"/tmp/\S+", "<path>", m.group(2))[:160]
+                        kinds[key] = kinds.get(key, 0) + 1
+        except OSError:
+            pass
+        return kinds
 
     def stop(self):
         stop(self.nginx, grace=3.0)     # first, so no kept-alive connection holds a worker

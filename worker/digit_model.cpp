@@ -33,7 +33,10 @@ ApiError inferenceFailed(const std::string& reason) {
 std::string shapeOf(const cv::Mat& m) {
     std::string s = "[";
     for (int i = 0; i < m.dims; ++i) {
-        s += (i > 0 ? "," : "") + std::to_string(m.size[i]);
+        if (i > 0) {
+            s += ',';  // appended separately: GCC 12 -O3 warns (-Wrestrict) on "," + to_string
+        }
+        s += std::to_string(m.size[i]);
     }
     return s + "]";
 }
