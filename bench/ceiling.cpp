@@ -50,9 +50,8 @@ int main(int argc, char** argv) {
     cv::dnn::Net net = cv::dnn::readNetFromONNX(model);
 
     using clock = std::chrono::steady_clock;
-    const double now_unix = std::chrono::duration<double>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+    const double now_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (start_at > now_unix) {
         std::this_thread::sleep_for(std::chrono::duration<double>(start_at - now_unix));
     }

@@ -18,6 +18,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -79,6 +80,15 @@ std::string samplePng(int digit) {
 
 std::string predictBody(const std::string& image_bytes) {
     return R"({"image": ")" + base64(image_bytes) + "\"}";
+}
+
+Json::Value parseJson(const std::string& text) {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::istringstream in(text);
+    EXPECT_TRUE(Json::parseFromStream(b, in, &v, &errs)) << text;
+    return v;
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
@@ -259,6 +269,14 @@ PredictdService::~PredictdService() {
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
+}
+
+int PredictdService::predictDigit(int digit) const {
+    HttpResult r = post("/predict", predictBody(samplePng(digit)));
+    if (r.status != 200) {
+        return -r.status;
+    }
+    return parseJson(r.body)["prediction"].asInt();
 }
 
 bool PredictdService::waitReady(std::chrono::milliseconds timeout) {

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <json/json.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
@@ -51,6 +53,8 @@ std::string readFile(const std::string& path);
 std::string base64(const std::string& bytes);
 std::string samplePng(int digit);                         // tests/data/samples/digit-N.png
 std::string predictBody(const std::string& image_bytes);  // {"image": "<b64>"}
+// Parses a JSON body (a gtest failure, and a null value, if it is not JSON).
+Json::Value parseJson(const std::string& text);
 
 // Child pids of `parent` (from /proc).
 std::vector<pid_t> childrenOf(pid_t parent);
@@ -100,6 +104,8 @@ class PredictdService {
     [[nodiscard]] std::string predictdLog() const { return readFile(dir_ + "/predictd.log"); }
     ChildProcess& supervisor() { return *predictd_; }
     std::vector<pid_t> workers() const { return childrenOf(predictd_->pid()); }
+    // POST /predict with sample digit `digit`: the predicted label, or -status on an error.
+    int predictDigit(int digit) const;
     // GET /status?full through NGINX, parsed fields by name ("" when absent).
     HttpResult status(bool full = false) const { return get(full ? "/status?full" : "/status"); }
 

@@ -22,27 +22,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-Json::Value parseJson(const std::string& text) {
-    Json::Value v;
-    Json::CharReaderBuilder b;
-    std::string errs;
-    std::istringstream in(text);
-    EXPECT_TRUE(Json::parseFromStream(b, in, &v, &errs)) << text;
-    return v;
-}
-
 Json::Value statusOf(const PredictdService& s, bool full = false) {
     HttpResult r = s.status(full);
     EXPECT_EQ(r.status, 200) << r.body;
     return parseJson(r.body);
-}
-
-int predictDigit(const PredictdService& s, int digit) {
-    HttpResult r = s.post("/predict", predictBody(samplePng(digit)));
-    if (r.status != 200) {
-        return -r.status;
-    }
-    return parseJson(r.body)["prediction"].asInt();
 }
 
 std::string expectedSha256() {
@@ -79,7 +62,7 @@ TEST(Operations, StatusReportsThePoolAndSurvivesWorkerDeaths) {
     ASSERT_TRUE(
         eventually([&] { return statusOf(s)["booting_processes"].asInt() == 0; }, seconds(10)));
     for (int i = 0; i < 5; ++i) {
-        ASSERT_EQ(predictDigit(s, i), i);
+        ASSERT_EQ(s.predictDigit(i), i);
     }
     ASSERT_EQ(s.post("/predict", "{").status, 400);
 
@@ -123,7 +106,7 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     PredictdService s;
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     for (int i = 0; i < 6; ++i) {
-        ASSERT_EQ(predictDigit(s, 9 - i), 9 - i);
+        ASSERT_EQ(s.predictDigit(9 - i), 9 - i);
     }
     std::string batch = R"({"images":[")" + base64(samplePng(1)) + R"(",")" + base64(samplePng(2)) +
                         R"(",")" + base64(samplePng(3)) + "\"]}";
@@ -158,7 +141,7 @@ TEST(Operations, MaxRequestsRecyclesWorkersWithoutFailingRequests) {
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     int ok = 0;
     for (int i = 0; i < 200; ++i) {
-        ok += predictDigit(s, i % 10) == i % 10 ? 1 : 0;
+        ok += s.predictDigit(i % 10) == i % 10 ? 1 : 0;
     }
     EXPECT_EQ(ok, 200) << s.predictdLog();
     Json::Value st = statusOf(s);
@@ -184,7 +167,7 @@ TEST(Operations, StuckWorkerIsKilledAfterTimeoutAndReplaced) {
         },
         seconds(5)));
     // The request waits in the socket's queue until the stuck worker is replaced.
-    EXPECT_EQ(predictDigit(s, 0), 0) << s.predictdLog();
+    EXPECT_EQ(s.predictDigit(0), 0) << s.predictdLog();
     EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(5)));
     EXPECT_NE(s.predictdLog().find("killing it"), std::string::npos) << s.predictdLog();
     Json::Value m = scrape(s.get("/metrics").body, s.dir());
@@ -211,7 +194,7 @@ TEST(Operations, TimedOutRequestGetsJson504AndTheWorkerIsReplaced) {
     EXPECT_EQ(r.status, 504) << r.body;
     EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "upstream_timeout") << r.body;
     EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(10))) << s.predictdLog();
-    EXPECT_TRUE(eventually([&] { return predictDigit(s, 1) == 1; }, seconds(10)));
+    EXPECT_TRUE(eventually([&] { return s.predictDigit(1) == 1; }, seconds(10)));
 }
 
 // Several clients posting batches of 64 as fast as they can keep the workers busy.
@@ -313,12 +296,12 @@ TEST(Operations, OndemandStartsWorkersOnlyWhenNeeded) {
                            seconds(10)));
     ::usleep(300'000);
     EXPECT_TRUE(s.workers().empty()) << "ondemand starts with no worker";
-    EXPECT_EQ(predictDigit(s, 5), 5) << s.predictdLog();  // a connection brings one up
+    EXPECT_EQ(s.predictDigit(5), 5) << s.predictdLog();  // a connection brings one up
     EXPECT_GE(s.workers().size(), 1u);
     EXPECT_TRUE(eventually([&] { return s.workers().empty(); }, seconds(10)))
         << "idle workers retire after idle_timeout\n"
         << s.predictdLog();
-    EXPECT_EQ(predictDigit(s, 6), 6);
+    EXPECT_EQ(s.predictDigit(6), 6);
 }
 
 TEST(Operations, Sigusr1ReopensTheLogFile) {
@@ -327,7 +310,7 @@ TEST(Operations, Sigusr1ReopensTheLogFile) {
     o.extra_args = {"--log-file", dir + "/predictd.log"};
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady());
-    ASSERT_EQ(predictDigit(s, 1), 1);
+    ASSERT_EQ(s.predictDigit(1), 1);
     ASSERT_TRUE(eventually(
         [&] { return readFile(dir + "/predictd.log").find("path=/predict") != std::string::npos; },
         seconds(5)));
@@ -336,8 +319,8 @@ TEST(Operations, Sigusr1ReopensTheLogFile) {
     ASSERT_TRUE(
         eventually([&] { return std::filesystem::exists(dir + "/predictd.log"); }, seconds(5)));
     ::usleep(1'200'000);  // workers see the reopen flag at their next loop turn (≤ 1 s)
-    ASSERT_EQ(predictDigit(s, 2), 2);
-    ASSERT_EQ(predictDigit(s, 3), 3);
+    ASSERT_EQ(s.predictDigit(2), 2);
+    ASSERT_EQ(s.predictDigit(3), 3);
     EXPECT_TRUE(eventually(
         [&] { return readFile(dir + "/predictd.log").find("path=/predict") != std::string::npos; },
         seconds(5)))
@@ -417,7 +400,7 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();  // the first request activates it
     EXPECT_NE(s.predictdLog().find("listening on unix:" + s.socketPath()), std::string::npos)
         << s.predictdLog();
-    EXPECT_EQ(predictDigit(s, 4), 4);
+    EXPECT_EQ(s.predictDigit(4), 4);
     s.supervisor().signal(SIGTERM);
     auto status = s.supervisor().waitExit(seconds(10));
     ASSERT_TRUE(status.has_value());
@@ -494,7 +477,7 @@ TEST(Operations, OverloadAnswers503WithRetryAfterNot502) {
     EXPECT_GT(ok, 0);
     EXPECT_GT(overloaded, 0) << "16 clients on one worker with a queue of 1 must overflow";
     EXPECT_EQ(retry_after, overloaded);
-    EXPECT_EQ(predictDigit(s, 7), 7);  // and it recovers at once
+    EXPECT_EQ(s.predictDigit(7), 7);  // and it recovers at once
 }
 
 // Zero failed requests while the pool changes under load (NGINX retries on the next upstream

@@ -12,15 +12,6 @@
 namespace predictd::testing {
 namespace {
 
-Json::Value parse(const std::string& text) {
-    Json::Value v;
-    Json::CharReaderBuilder b;
-    std::string errs;
-    std::istringstream in(text);
-    EXPECT_TRUE(Json::parseFromStream(b, in, &v, &errs)) << text;
-    return v;
-}
-
 class PredictApi : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
@@ -33,7 +24,7 @@ class PredictApi : public ::testing::Test {
     static void expectGoodAnswer() {
         HttpResult r = service_->post("/predict", predictBody(samplePng(3)));
         ASSERT_EQ(r.status, 200) << r.body;
-        EXPECT_EQ(parse(r.body)["prediction"].asInt(), 3);
+        EXPECT_EQ(parseJson(r.body)["prediction"].asInt(), 3);
     }
 
     static std::unique_ptr<PredictdService> service_;
@@ -43,11 +34,11 @@ std::unique_ptr<PredictdService> PredictApi::service_;
 TEST_F(PredictApi, HealthAndReady) {
     HttpResult h = service_->get("/health");
     EXPECT_EQ(h.status, 200);
-    EXPECT_EQ(parse(h.body)["status"].asString(), "ok");
+    EXPECT_EQ(parseJson(h.body)["status"].asString(), "ok");
     HttpResult r = service_->get("/ready");
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(parse(r.body)["status"].asString(), "ready");
-    EXPECT_EQ(parse(r.body)["model"].asString(), "mnist-cnn.onnx");
+    EXPECT_EQ(parseJson(r.body)["status"].asString(), "ready");
+    EXPECT_EQ(parseJson(r.body)["model"].asString(), "mnist-cnn.onnx");
     EXPECT_EQ(h.headers["content-type"], "application/json");
     EXPECT_EQ(h.headers.count("server") ? h.headers["server"] : "", "nginx");  // no version
 }
@@ -56,7 +47,7 @@ TEST_F(PredictApi, PredictsEverySampleDigit) {
     for (int digit = 0; digit <= 9; ++digit) {
         HttpResult r = service_->post("/predict", predictBody(samplePng(digit)));
         ASSERT_EQ(r.status, 200) << r.body;
-        Json::Value v = parse(r.body);
+        Json::Value v = parseJson(r.body);
         EXPECT_EQ(v["prediction"].asInt(), digit);
         EXPECT_GT(v["confidence"].asDouble(), 0.9);
         ASSERT_EQ(v["probabilities"].size(), 10u);
@@ -77,7 +68,7 @@ TEST_F(PredictApi, BatchAnswersInOrder) {
     body += "]}";
     HttpResult r = service_->post("/predict", body);
     ASSERT_EQ(r.status, 200) << r.body;
-    Json::Value v = parse(r.body);
+    Json::Value v = parseJson(r.body);
     ASSERT_EQ(v["predictions"].size(), 10u);
     for (int digit = 0; digit <= 9; ++digit) {
         EXPECT_EQ(v["predictions"][digit]["prediction"].asInt(), digit);
@@ -100,7 +91,7 @@ TEST_F(PredictApi, HeldOutAccuracyThroughNginx) {
         encoded.push_back(base64(std::string(png.begin(), png.end())));
         HttpResult r = service_->post("/predict", R"({"image":")" + encoded.back() + "\"}");
         ASSERT_EQ(r.status, 200) << r.body;
-        single.push_back(parse(r.body)["prediction"].asInt());
+        single.push_back(parseJson(r.body)["prediction"].asInt());
         correct += single.back() == label ? 1 : 0;
     }
     const double accuracy = correct / 1000.0;
@@ -116,7 +107,7 @@ TEST_F(PredictApi, HeldOutAccuracyThroughNginx) {
         body += "]}";
         HttpResult r = service_->post("/predict", body);
         ASSERT_EQ(r.status, 200) << r.body;
-        Json::Value v = parse(r.body);
+        Json::Value v = parseJson(r.body);
         ASSERT_EQ(v["predictions"].size(), 50u);
         for (std::size_t i = 0; i < 50; ++i) {
             EXPECT_EQ(v["predictions"][static_cast<int>(i)]["prediction"].asInt(),
@@ -188,7 +179,7 @@ TEST_F(PredictApi, EveryBadInputGetsItsJsonErrorAndTheNextRequestIsFine) {
         SCOPED_TRACE(c.name);
         HttpResult r = httpRequest(service_->port(), c.method, c.path, c.body, c.content_type);
         EXPECT_EQ(r.status, c.status) << r.body;
-        Json::Value v = parse(r.body);
+        Json::Value v = parseJson(r.body);
         EXPECT_EQ(v["error"]["code"].asString(), c.code) << r.body;
         EXPECT_FALSE(v["error"]["message"].asString().empty());
         if (std::string(c.name) == "bad member") {
@@ -205,7 +196,7 @@ TEST_F(PredictApi, NginxRefusesOversizedBodyWithJson) {
     std::string body = R"({"image": ")" + std::string(9 << 20, 'A') + "\"}";
     HttpResult r = service_->post("/predict", body);
     EXPECT_EQ(r.status, 413);
-    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "payload_too_large");
+    EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "payload_too_large");
     expectGoodAnswer();
 }
 
@@ -221,15 +212,15 @@ TEST_F(PredictApi, AllowedFormatsComeFromTheConfiguration) {
     ASSERT_TRUE(cv::imencode(".jpg", digit, jpeg));
     HttpResult r = png_only.post("/predict", predictBody(std::string(jpeg.begin(), jpeg.end())));
     EXPECT_EQ(r.status, 415);
-    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "unsupported_image_format");
+    EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "unsupported_image_format");
     HttpResult ok = png_only.post("/predict", predictBody(samplePng(4)));
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(parse(ok.body)["prediction"].asInt(), 4);
+    EXPECT_EQ(parseJson(ok.body)["prediction"].asInt(), 4);
     // The same JPEG is fine with the default list.
     HttpResult jpeg_ok =
         service_->post("/predict", predictBody(std::string(jpeg.begin(), jpeg.end())));
     ASSERT_EQ(jpeg_ok.status, 200) << jpeg_ok.body;
-    EXPECT_EQ(parse(jpeg_ok.body)["prediction"].asInt(), 4);
+    EXPECT_EQ(parseJson(jpeg_ok.body)["prediction"].asInt(), 4);
 }
 
 TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {
@@ -241,10 +232,10 @@ TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {
     ASSERT_TRUE(small.waitReady()) << small.predictdLog();
     HttpResult r = small.post("/predict", R"({"image": ")" + std::string(100'000, 'A') + "\"}");
     EXPECT_EQ(r.status, 413);
-    EXPECT_EQ(parse(r.body)["error"]["code"].asString(), "payload_too_large");
+    EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "payload_too_large");
     HttpResult ok = small.post("/predict", predictBody(samplePng(8)));
     ASSERT_EQ(ok.status, 200) << ok.body;
-    EXPECT_EQ(parse(ok.body)["prediction"].asInt(), 8);
+    EXPECT_EQ(parseJson(ok.body)["prediction"].asInt(), 8);
 }
 
 // Runs last in this suite: nothing above may have cost a worker its life (a respawn would hide
@@ -252,7 +243,7 @@ TEST_F(PredictApi, WorkerRefusesBodyOverItsOwnLimit) {
 TEST_F(PredictApi, NoWorkerDiedAnsweringAnyOfTheAbove) {
     HttpResult r = service_->get("/status");
     ASSERT_EQ(r.status, 200);
-    Json::Value v = parse(r.body);
+    Json::Value v = parseJson(r.body);
     EXPECT_EQ(v["restarts"]["crash"].asUInt64(), 0u) << service_->predictdLog();
     EXPECT_EQ(v["restarts"]["killed"].asUInt64(), 0u);
     EXPECT_EQ(service_->predictdLog().find(" died"), std::string::npos) << service_->predictdLog();

@@ -16,15 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-int predictDigit(const PredictdService& s, int digit) {
-    HttpResult r = s.post("/predict", predictBody(samplePng(digit)));
-    if (r.status != 200) {
-        return -r.status;
-    }
-    auto pos = r.body.find("\"prediction\":");
-    return pos == std::string::npos ? -1 : std::stoi(r.body.substr(pos + 13));
-}
-
 TEST(SupervisorLifecycle, KilledWorkerIsReplacedAndServiceKeepsAnswering) {
     PredictdService s;
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
@@ -42,7 +33,7 @@ TEST(SupervisorLifecycle, KilledWorkerIsReplacedAndServiceKeepsAnswering) {
         seconds(10)))
         << s.predictdLog();
     for (int i = 0; i < 20; ++i) {
-        EXPECT_EQ(predictDigit(s, i % 10), i % 10);
+        EXPECT_EQ(s.predictDigit(i % 10), i % 10);
     }
     const std::string log = s.predictdLog();
     const auto line = log.find("worker " + std::to_string(victim) + " died");
@@ -63,7 +54,7 @@ TEST(SupervisorLifecycle, SigtermExitsCleanlyWithoutOrphans) {
     std::atomic<int> wrong{0};
     std::thread client([&] {
         for (int i = 0; i < 2000 && !done; ++i) {
-            int got = predictDigit(s, 4);
+            int got = s.predictDigit(4);
             if (got == 4) {
                 ++answered;
             } else if (got == -200 || got == -1) {
@@ -167,7 +158,7 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
         [&] { return s.predictdLog().find("reload aborted") != std::string::npos; }, seconds(10)))
         << s.predictdLog();
     EXPECT_EQ(s.workers(), first);
-    EXPECT_EQ(predictDigit(s, 6), 6);
+    EXPECT_EQ(s.predictDigit(6), 6);
 
     // 2. A good model file: a new generation replaces every worker.
     std::filesystem::copy_file(src + "/model/mnist-cnn.onnx", s.dir() + "/other.onnx");
@@ -186,7 +177,7 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
         seconds(10)));
     HttpResult ready = s.get("/ready");
     EXPECT_NE(ready.body.find("other.onnx"), std::string::npos) << ready.body;
-    EXPECT_EQ(predictDigit(s, 2), 2);
+    EXPECT_EQ(s.predictDigit(2), 2);
 }
 
 TEST(SupervisorLifecycle, TtinAndTtouScaleTheWorkers) {
@@ -201,7 +192,7 @@ TEST(SupervisorLifecycle, TtinAndTtouScaleTheWorkers) {
     s.supervisor().signal(SIGTTOU);
     EXPECT_TRUE(eventually([&] { return s.workers().size() == 1; }, seconds(10)))
         << s.predictdLog();
-    EXPECT_EQ(predictDigit(s, 9), 9);
+    EXPECT_EQ(s.predictDigit(9), 9);
 }
 
 std::string statusField(pid_t pid, const std::string& field) {
@@ -230,7 +221,7 @@ TEST(SupervisorLifecycle, StartedAsRootDropsToTheConfiguredUserWithoutCoreDumps)
                   std::string::npos)
             << limits;
     }
-    EXPECT_EQ(predictDigit(s, 3), 3);
+    EXPECT_EQ(s.predictDigit(3), 3);
 }
 
 TEST(SupervisorLifecycle, UnknownUserIsAConfigurationError) {
