@@ -69,6 +69,13 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
     if (exceeds(header->width, header->height, limits.max_image_pixels)) {
         return tooLarge(header->width, header->height, limits.max_image_pixels);
     }
+    if (header->decode_buffer_pixels > limits.max_image_pixels) {
+        return ApiError{413, "image_too_large",
+                        "the image's " + header->format + " strips or tiles hold " +
+                            std::to_string(header->decode_buffer_pixels) +
+                            " pixels each; the limit is " +
+                            std::to_string(limits.max_image_pixels) + " pixels"};
+    }
     if (header->format == "gif") {
         return undecodable("GIF images cannot be decoded by this server (no GIF decoder)");
     }

@@ -181,7 +181,10 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
 
 // TIFF: byte order ("II" little, "MM" big), 42, offset of the first IFD; in that IFD,
 // tags 256 (ImageWidth) and 257 (ImageLength) of type SHORT (3) or LONG (4), the first of each
-// if repeated (as libtiff, and so OpenCV, reads them). BigTIFF is not recognised.
+// if repeated (as libtiff, and so OpenCV, reads them). BigTIFF is not recognised. Also 278
+// (RowsPerStrip), 322/323 (TileWidth/TileLength): OpenCV 4.6 sizes its read buffer by the
+// strip or tile, not the image, so a 28-row TIFF claiming 65 535 rows per strip made it
+// allocate 3 GB (found by fuzz_image_decode); decode_buffer_pixels lets the caller refuse it.
 std::optional<ImageHeader> readTiff(const Bytes& b) {
     const bool big = b.matches(0, "MM");
     const auto ifd = b.read(4, 4, big);
@@ -194,14 +197,21 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
     }
     std::optional<U32> width;
     std::optional<U32> height;
+    std::optional<U32> rows_per_strip;
+    std::optional<U32> tile_width;
+    std::optional<U32> tile_length;
     for (U32 i = 0; i < *count; ++i) {
         const std::size_t entry = static_cast<std::size_t>(*ifd) + 2 + std::size_t{12} * i;
         if (!b.has(entry, 12)) {
+            if (width && height) {
+                break;  // libtiff would stop here too; what was read stands
+            }
             return std::nullopt;
         }
         const auto tag = b.read(entry, 2, big);
         const auto type = b.read(entry + 2, 2, big);
-        if (!tag || !type || (*tag != 256 && *tag != 257)) {
+        if (!tag || !type ||
+            (*tag != 256 && *tag != 257 && *tag != 278 && *tag != 322 && *tag != 323)) {
             continue;
         }
         std::optional<U32> value;
@@ -209,20 +219,32 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
             value = b.read(entry + 8, 2, big);
         } else if (*type == 4) {
             value = b.read(entry + 8, 4, big);
-        } else {
+        } else if (*tag == 256 || *tag == 257) {
             return std::nullopt;
+        } else {
+            continue;
         }
         // libtiff keeps the first of duplicated tags, so must we: keeping the last let
         // 256=60000, 256=8 show us width 8 while OpenCV allocated 60000.
-        std::optional<U32>& slot = *tag == 256 ? width : height;
+        std::optional<U32>& slot = *tag == 256   ? width
+                                   : *tag == 257 ? height
+                                   : *tag == 278 ? rows_per_strip
+                                   : *tag == 322 ? tile_width
+                                                 : tile_length;
         if (!slot) {
             slot = value;
         }
-        if (width && height) {
-            return ImageHeader{"tiff", *width, *height};
-        }
     }
-    return std::nullopt;
+    if (!width || !height) {
+        return std::nullopt;
+    }
+    ImageHeader h{"tiff", *width, *height};
+    if (tile_width && tile_length && *tile_width != 0 && *tile_length != 0) {
+        h.decode_buffer_pixels = std::uint64_t{*tile_width} * *tile_length;
+    } else if (rows_per_strip && *rows_per_strip != 0 && *rows_per_strip != 0xFFFFFFFFu) {
+        h.decode_buffer_pixels = std::uint64_t{*width} * *rows_per_strip;
+    }
+    return h;
 }
 
 // PNM: "P1".."P6" and a whitespace byte, then decimal width and height, read exactly as

@@ -21,6 +21,10 @@ struct ImageHeader {
     std::string format;  // "png", "jpeg", "bmp", "gif", "webp", "tiff" or "pnm"
     std::uint32_t width = 0;
     std::uint32_t height = 0;
+    // Pixels the decoder buffers at once when that can exceed the image itself: for TIFF, one
+    // strip (width × RowsPerStrip) or one tile (TileWidth × TileLength); OpenCV 4.6 allocates
+    // 4 bytes per pixel of it whatever the image's height. 0 when not applicable.
+    std::uint64_t decode_buffer_pixels = 0;
 };
 
 // nullopt when the bytes are not one of the formats above or the header is truncated or

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -393,6 +395,32 @@ TEST(ImageDecode, GifIsRecognisedButNotDecodable) {
     expectError(decodeImage(gif, kLimits), 415, "unsupported_image_format",
                 "gif images are not accepted; accepted formats: png, jpeg, bmp, webp, tiff, pnm");
     expectError(decodeImage(kHugeGif, kLimits), 415, "unsupported_image_format");
+}
+
+}  // namespace
+}  // namespace predictd
+
+namespace predictd {
+namespace {
+
+// Found by fuzz_image_decode: a 12090x28 LZW TIFF whose RowsPerStrip is ~65 500. OpenCV 4.6
+// sizes its strip buffer by RowsPerStrip, not the height, and asked for 3.17 GB. The header
+// check must refuse it before any decode.
+TEST(ImageDecodeFuzzFinding, TiffWithHugeRowsPerStripIsRefusedBeforeDecoding) {
+    std::ifstream in(std::string(PREDICTD_SOURCE_DIR) +
+                         "/tests/data/fuzz-findings/tiff-huge-rows-per-strip.tiff",
+                     std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(bytes.empty());
+    const auto header = readImageHeader(bytes);
+    ASSERT_TRUE(header.has_value());
+    EXPECT_EQ(header->format, "tiff");
+    EXPECT_EQ(header->height, 28u);
+    EXPECT_GT(header->decode_buffer_pixels, RequestLimits{}.max_image_pixels);
+    auto r = decodeImage(bytes, RequestLimits{});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().status, 413);
+    EXPECT_EQ(r.error().code, "image_too_large");
 }
 
 }  // namespace
