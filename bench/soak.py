@@ -10,18 +10,9 @@ first (the first sample is taken after a warm-up slice) and no worker was replac
 
 Usage: bench/soak.py --predictd build/predictd [--requests 1000000] [--slice-seconds 20]
 """
-import argparse, base64, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, json, os, re, shutil, sys, tempfile, time
 
-import cv2
-import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from dev_stack import ROOT, DevStack, wrk, write_bodies
 
 
 def rss_kb(pid):
@@ -53,44 +44,16 @@ def main():
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="predictd-soak-")
-    os.chmod(tmp, 0o755)
-    rec = np.fromfile(os.path.join(ROOT, "tests/data/heldout-1000.bin"), np.uint8).reshape(-1, 785)
     bodies = os.path.join(tmp, "bodies.txt")
-    with open(bodies, "w") as f:
-        for r in rec:
-            ok, png = cv2.imencode(".png", r[1:].reshape(28, 28))
-            f.write(json.dumps({"image": base64.b64encode(png.tobytes()).decode()}) + "\n")
-    port = free_port()
-    sock = os.path.join(tmp, "p.sock")
-    conf = open(os.path.join(ROOT, "nginx/predictd-dev.conf.in")).read()
-    for k, v in {"@PREFIX@": tmp, "@LISTEN@": f"127.0.0.1:{port}", "@SOCKET@": sock,
-                 "@SOURCE_DIR@": ROOT}.items():
-        conf = conf.replace(k, v)
-    open(os.path.join(tmp, "nginx.conf"), "w").write(conf)
+    write_bodies(bodies)
     log = open(os.path.join(tmp, "predictd.log"), "w")
-    pd = subprocess.Popen([args.predictd, "--listen", "unix:" + sock, "--socket-mode", "0666",
-                           "--workers", str(args.workers), "--access-log", "off",
-                           "--model", os.path.join(ROOT, "model/mnist-cnn.onnx")],
-                          stdout=log, stderr=log)
-    ng = subprocess.Popen(["nginx", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf"), "-e", "stderr"],
-                          stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if subprocess.run(["curl", "-fs", f"http://127.0.0.1:{port}/ready"],
-                              capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
+    with DevStack(args.predictd, os.path.join(ROOT, "model/mnist-cnn.onnx"), ["--access-log", "off"],
+                  args.workers, log) as stack:
+        pd = stack.predictd
 
         def slice_(seconds):
-            out = subprocess.run(["wrk", "-t1", "-c64", f"-d{seconds}s", "-s",
-                                  os.path.join(ROOT, "bench/post_digits.lua"),
-                                  f"http://127.0.0.1:{port}", "--", bodies],
-                                 capture_output=True, text=True).stdout
-            total = int(re.search(r"(\d+) requests in", out).group(1))
-            non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-            failed = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)
-            return total, failed
+            j = wrk(stack.port, 64, seconds, bodies)
+            return j["requests"], j["failures"]
 
         slice_(5)  # warm-up
         workers = children(pd.pid)
@@ -114,13 +77,8 @@ def main():
                           "rss_growth_percent": {w: round(g, 2) for w, g in growth.items()}}, indent=1))
         ok = failed == 0 and same_workers and all(abs(g) <= 5 for g in growth.values()) and done >= args.requests
         print("SOAK PASSED" if ok else "SOAK FAILED")
-        return 0 if ok else 1
-    finally:
-        pd.send_signal(signal.SIGTERM)
-        ng.send_signal(signal.SIGQUIT)
-        pd.wait(timeout=30)
-        ng.wait(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
