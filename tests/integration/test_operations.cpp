@@ -112,7 +112,8 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
                         R"(",")" + base64(samplePng(3)) + "\"]}";
     ASSERT_EQ(s.post("/predict", batch).status, 200);
     ASSERT_EQ(s.post("/predict", R"({"image": 1})").status, 400);
-    ASSERT_EQ(s.get("/nope").status, 404);
+    ASSERT_EQ(s.post("/predict", predictBody(samplePng(1)), "text/plain").status, 415);
+    ASSERT_EQ(s.get("/nope").status, 404);  // answered by NGINX: no worker counts it
 
     HttpResult r = s.get("/metrics");
     ASSERT_EQ(r.status, 200);
@@ -120,7 +121,8 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     Json::Value m = scrape(r.body, s.dir());
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=200}"].asDouble(), 7);
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=400}"].asDouble(), 1);
-    EXPECT_EQ(m["predictd_requests_total{route=other,status=404}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/predict,status=415}"].asDouble(), 1);
+    EXPECT_FALSE(m.isMember("predictd_requests_total{route=other,status=404}"));
     EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 9);
     EXPECT_EQ(m["predictd_request_duration_seconds_bucket{le=+Inf}"].asDouble(),
               m["predictd_request_duration_seconds_count{}"].asDouble());

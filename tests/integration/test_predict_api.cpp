@@ -192,6 +192,53 @@ TEST_F(PredictApi, EveryBadInputGetsItsJsonErrorAndTheNextRequestIsFine) {
     }
 }
 
+// NGINX allows each route only the methods it needs and knows the routes: anything else is
+// answered there, in the workers' JSON shape, without a worker ever seeing it.
+TEST_F(PredictApi, NginxAnswersWrongMethodsAndUnknownPathsWithoutAWorker) {
+    struct Case {
+        const char* method;
+        const char* path;
+        int status;
+        const char* allow;
+    };
+    const Case cases[] = {
+        {"GET", "/predict", 405, "POST"},
+        {"PUT", "/predict", 405, "POST"},
+        {"DELETE", "/predict", 405, "POST"},
+        {"OPTIONS", "/predict", 405, "POST"},
+        {"POST", "/health", 405, "GET, HEAD"},
+        {"DELETE", "/ready", 405, "GET, HEAD"},
+        {"POST", "/status", 405, "GET, HEAD"},
+        {"PUT", "/metrics", 405, "GET, HEAD"},
+        {"GET", "/nope", 404, ""},
+        {"POST", "/v1/models/x:predict", 404, ""},
+        {"GET", "/predict/", 404, ""},
+        {"GET", "/", 404, ""},
+    };
+    const auto accepted = [] {
+        return parseJson(service_->get("/status").body)["accepted_conn"].asUInt64();
+    };
+    const auto before = accepted();
+    for (const Case& c : cases) {
+        SCOPED_TRACE(std::string(c.method) + " " + c.path);
+        HttpResult r = httpRequest(service_->port(), c.method, c.path, "", "");
+        EXPECT_EQ(r.status, c.status) << r.body;
+        EXPECT_EQ(r.headers["content-type"], "application/json");
+        Json::Value v = parseJson(r.body);
+        EXPECT_EQ(v["error"]["code"].asString(),
+                  c.status == 405 ? "method_not_allowed" : "not_found");
+        EXPECT_EQ(r.headers["allow"], c.allow);
+        if (c.status == 405) {
+            EXPECT_NE(v["error"]["message"].asString().find(std::string("method ") + c.method),
+                      std::string::npos)
+                << r.body;
+        }
+    }
+    EXPECT_EQ(accepted(), before + 1) << "only the second GET /status may reach a worker";
+    EXPECT_EQ(httpRequest(service_->port(), "HEAD", "/health").status, 200);
+    expectGoodAnswer();
+}
+
 TEST_F(PredictApi, NginxRefusesOversizedBodyWithJson) {
     std::string body = R"({"image": ")" + std::string(9 << 20, 'A') + "\"}";
     HttpResult r = service_->post("/predict", body);
