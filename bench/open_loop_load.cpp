@@ -278,11 +278,13 @@ void LoadRun::onClosed(int fd, Connection& conn) {
         startRequest(scheduled, request, true);
         return;
     }
+    ++(conn.in.empty() ? result_.closed_before_answer : result_.closed_mid_answer);
     finish(fd, conn, 0);
 }
 
 void LoadRun::onReadable(int fd, Connection& conn) {
     std::array<char, 16384> buf{};
+    bool eof = false;  // an answer and the server's close often arrive together: parse first
     for (;;) {
         const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
         if (n > 0) {
@@ -292,21 +294,23 @@ void LoadRun::onReadable(int fd, Connection& conn) {
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            break;
-        }
-        onClosed(fd, conn);
-        return;
+        eof = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        break;
     }
-    if (conn.state == State::kIdle && !conn.in.empty()) {  // bytes nobody asked for
-        closeConnection(fd);
+    if (conn.state == State::kIdle) {  // closed, or bytes nobody asked for: leave the pool
+        if (eof || !conn.in.empty()) {
+            closeConnection(fd);
+        }
         return;
     }
     if (!conn.head_parsed && conn.frame.parseHead(conn.in)) {
         conn.head_parsed = true;
     }
     if (conn.head_parsed && conn.frame.complete(conn.in)) {
+        conn.frame.close = conn.frame.close || eof;
         finish(fd, conn, conn.frame.status);
+    } else if (eof) {
+        onClosed(fd, conn);
     }
 }
 
@@ -489,12 +493,15 @@ std::string LoadResult::summary() const {
     for (const auto& [status, n] : statusCounts()) {
         out += " " + std::to_string(status) + "×" + std::to_string(n);
     }
-    std::array<char, 256> buf{};
+    std::array<char, 384> buf{};
     std::snprintf(
         buf.data(), buf.size(),
-        "; dropped %llu, connect errors %llu, timeouts %llu, retried %llu, wrong labels "
-        "%llu; 200s: %.0f/s, p50 %.2f ms, p99 %.2f ms; max schedule lag %.1f ms; %.1f s",
+        "; dropped %llu, connect errors %llu, closed unanswered %llu, closed mid-answer "
+        "%llu, timeouts %llu, retried %llu, wrong labels %llu; 200s: %.0f/s, p50 %.2f "
+        "ms, p99 %.2f ms; max schedule lag %.1f ms; %.1f s",
         static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(connect_errors),
+        static_cast<unsigned long long>(closed_before_answer),
+        static_cast<unsigned long long>(closed_mid_answer),
         static_cast<unsigned long long>(timeouts()), static_cast<unsigned long long>(retried),
         static_cast<unsigned long long>(wrongLabels()), ratePerSecond(200), percentileMs(50, 200),
         percentileMs(99, 200), schedule_lag_ms, elapsed_s);

@@ -57,8 +57,10 @@ struct LoadResult {
     std::vector<LoadSample> samples;  // one per request started, in completion order
     std::uint64_t dropped = 0;        // open loop: due, but every allowed connection was busy
     std::uint64_t connect_errors = 0;
-    std::uint64_t retried = 0;   // a kept-alive connection closed under a request; re-sent once
-    double elapsed_s = 0;        // first scheduled start → last answer
+    std::uint64_t retried = 0;  // a kept-alive connection closed under a request; re-sent once
+    std::uint64_t closed_before_answer = 0;  // the server closed a fresh connection unanswered
+    std::uint64_t closed_mid_answer = 0;     // ... or in the middle of its answer
+    double elapsed_s = 0;                    // first scheduled start → last answer
     double schedule_lag_ms = 0;  // open loop: the worst delay between a due time and the send
 
     [[nodiscard]] std::map<int, std::uint64_t> statusCounts() const;

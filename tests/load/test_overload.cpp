@@ -107,6 +107,18 @@ TEST(Overload, TwiceTheSaturationRateGetsOnly200Or503AndRecovers) {
     monitor.join();
     std::printf("overload at %.0f/s (2 × %.0f/s) for %d s: %s\n", over.rate, saturation,
                 overloadSeconds(), res.summary().c_str());
+    for (int t = 0; t < overloadSeconds(); t += 10) {
+        const auto in = [&](const load::LoadSample& x, int status) {
+            return x.status == status && x.scheduled_us >= t * 1'000'000u &&
+                   x.scheduled_us < (t + 10) * 1'000'000u;
+        };
+        const auto served = std::count_if(res.samples.begin(), res.samples.end(),
+                                          [&](const auto& x) { return in(x, 200); });
+        const auto refused = std::count_if(res.samples.begin(), res.samples.end(),
+                                           [&](const auto& x) { return in(x, 503); });
+        std::printf("  %2d–%2d s: served %ld/s, refused %ld/s, served p99 %.1f ms\n", t, t + 10,
+                    served / 10, refused / 10, res.percentileMs(99, 200, t, t + 10));
+    }
     const double third = overloadSeconds() / 3.0;
     std::printf(
         "  p99 of served by third: %.1f / %.1f / %.1f ms; monitoring %d/%d answered; "
