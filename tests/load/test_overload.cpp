@@ -32,6 +32,7 @@ constexpr double kAdmissionLimit = 512;
 
 std::vector<load::LoadRequest> digitRequests() {
     std::vector<load::LoadRequest> requests;
+    requests.reserve(10);
     for (int d = 0; d < 10; ++d) {
         requests.push_back(load::predictRequest("127.0.0.1", predictBody(samplePng(d)), d));
     }
