@@ -134,9 +134,10 @@ TEST(Overload, TwiceTheSaturationRateGetsOnly200Or503AndRecovers) {
     EXPECT_EQ(res.timeouts(), 0u);
     EXPECT_EQ(res.wrongLabels(), 0u);
     EXPECT_GT(res.count(503), 0u) << "twice the saturation rate must be refused in part";
-    // No collapse: refusing is cheap, so most of the capacity still serves (loose on purpose;
-    // measured 0.6–0.7 of the saturation rate on a busy 2-core machine).
-    EXPECT_GT(res.ratePerSecond(200), 0.25 * saturation) << res.summary();
+    // No collapse: refusals take CPU on the same two cores (NGINX, kernel, this generator), but
+    // a good part of the capacity still serves (loose on purpose: measured 0.37–0.65 of the
+    // saturation rate on a busy 2-core machine).
+    EXPECT_GT(res.ratePerSecond(200), 0.2 * saturation) << res.summary();
     // Bounded: a served request waited behind at most kAdmissionLimit others. An unbounded
     // queue at twice the capacity would instead grow towards NGINX's 30 s timeout.
     const double bound_ms =
