@@ -20,6 +20,7 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -277,6 +278,25 @@ int PredictdService::predictDigit(int digit) const {
         return -r.status;
     }
     return parseJson(r.body)["prediction"].asInt();
+}
+
+Json::Value statusOf(const PredictdService& s, bool full) {
+    HttpResult r = s.status(full);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return parseJson(r.body);
+}
+
+rlim_t raiseOpenFileLimit(rlim_t want) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return 0;
+    }
+    if (lim.rlim_cur < want) {
+        lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        ::getrlimit(RLIMIT_NOFILE, &lim);
+    }
+    return lim.rlim_cur;
 }
 
 bool PredictdService::waitReady(std::chrono::milliseconds timeout) {

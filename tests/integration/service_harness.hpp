@@ -5,6 +5,7 @@
 // from the repository's own nginx/predictd-dev.conf.in, so the tests exercise the shipped config.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -116,6 +117,13 @@ class PredictdService {
     std::optional<ChildProcess> predictd_storage_;
     ChildProcess* predictd_ = nullptr;
 };
+
+// GET /status (or /status?full) through NGINX, parsed; a gtest failure if it is not a 200.
+Json::Value statusOf(const PredictdService& s, bool full = false);
+
+// Raises this process's open-file soft limit towards `want` (at most the hard limit) and returns
+// it. NGINX and predictd started afterwards inherit it: load tests need it for their sockets.
+rlim_t raiseOpenFileLimit(rlim_t want);
 
 int freeTcpPort();
 std::string makeTempDir();

@@ -22,12 +22,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-Json::Value statusOf(const PredictdService& s, bool full = false) {
-    HttpResult r = s.status(full);
-    EXPECT_EQ(r.status, 200) << r.body;
-    return parseJson(r.body);
-}
-
 std::string expectedSha256() {
     std::string line = readFile(sourceDir() + "/model/mnist-cnn.onnx.sha256");
     return line.substr(0, 64);

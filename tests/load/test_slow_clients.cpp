@@ -15,7 +15,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -240,12 +239,6 @@ int statusOfAnswer(const std::string& answer, std::string& body) {
     return std::atoi(answer.substr(9, 3).c_str());
 }
 
-Json::Value statusOf(const PredictdService& s) {
-    const HttpResult r = s.status();
-    EXPECT_EQ(r.status, 200) << r.body;
-    return parseJson(r.body);
-}
-
 // /status once the pool is quiet: polls (up to 10 s) until the only busy worker is the one
 // answering and nothing waits in the listen queue. A worker marks itself idle a moment after
 // NGINX has passed its answer on, hence the polling. Returns the last status and adds the
@@ -260,22 +253,6 @@ Json::Value quietStatus(const PredictdService& s, int& calls) {
         },
         seconds(10));
     return st;
-}
-
-// The slow connections, and NGINX's connections for them (client and upstream), need file
-// descriptors; NGINX inherits this process's limit. Raises the soft limit towards `want` (up to
-// the hard limit) and returns it.
-rlim_t raiseFileLimit(rlim_t want) {
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
-        return 0;
-    }
-    if (lim.rlim_cur < want) {
-        lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
-        ::setrlimit(RLIMIT_NOFILE, &lim);
-        ::getrlimit(RLIMIT_NOFILE, &lim);
-    }
-    return lim.rlim_cur;
 }
 
 // Nearest-rank percentile (p in (0, 1]).
@@ -297,7 +274,8 @@ double msSince(Clock::time_point t0) {
 // worker ever sees a slow request while it is incomplete (accepted_conn counts exactly the good
 // requests, no worker busy, nothing queued), and every slow request, once finished, is answered.
 TEST(SlowClients, HundredsOfByteAtATimeClientsDoNotStarveGoodRequests) {
-    ASSERT_GE(raiseFileLimit(4096), static_cast<rlim_t>(2 * kSlowConnections + 200))
+    // The slow connections, and NGINX's for them (client and upstream), need descriptors.
+    ASSERT_GE(raiseOpenFileLimit(4096), static_cast<rlim_t>(2 * kSlowConnections + 200))
         << "RLIMIT_NOFILE too low for " << kSlowConnections << " slow connections";
     PredictdService s;  // 2 workers, default model
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
