@@ -490,7 +490,12 @@ double LoadResult::ratePerSecond(int status) const {
 std::string LoadResult::summary() const {
     std::string out = "answers:";
     for (const auto& [status, n] : statusCounts()) {
-        out += " " + std::to_string(status) + "×" + std::to_string(n);
+        // Appended piece by piece: `" " + std::to_string(…)` trips GCC 12's -Wrestrict false
+        // positive at -O3 (GCC bug 105329).
+        out += ' ';
+        out += std::to_string(status);
+        out += "×";
+        out += std::to_string(n);
     }
     std::array<char, 384> buf{};
     std::snprintf(

@@ -1,6 +1,10 @@
 // test_operations.cpp — what operators rely on: /status, /metrics, recycling, timeouts,
 // process managers, log reopening, systemd notify and socket activation, and zero failed
 // requests while workers are reloaded, killed and scaled under load.
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
 #include <signal.h>
@@ -47,6 +51,13 @@ Json::Value scrape(const std::string& text, const std::string& dir) {
         in + " " + out;
     EXPECT_EQ(std::system(cmd.c_str()), 0) << text;
     return parseJson(readFile(out));
+}
+
+// True once `pid` is stopped (state T in /proc/PID/stat).
+bool isStopped(pid_t pid) {
+    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T';
 }
 
 TEST(Operations, StatusReportsThePoolAndSurvivesWorkerDeaths) {
@@ -155,13 +166,7 @@ TEST(Operations, StuckWorkerIsKilledAfterTimeoutAndReplaced) {
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 1; }, seconds(10)));
     const pid_t stuck = s.workers()[0];
     ::kill(stuck, SIGSTOP);  // a hang: no heartbeat, no progress
-    ASSERT_TRUE(eventually(
-        [&] {
-            std::string stat = readFile("/proc/" + std::to_string(stuck) + "/stat");
-            auto close = stat.rfind(')');
-            return close != std::string::npos && stat[close + 2] == 'T';
-        },
-        seconds(5)));
+    ASSERT_TRUE(eventually([&] { return isStopped(stuck); }, seconds(10)));
     // The request waits in the socket's queue until the stuck worker is replaced.
     EXPECT_EQ(s.predictDigit(0), 0) << s.predictdLog();
     EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(5)));
@@ -174,23 +179,95 @@ TEST(Operations, StuckWorkerIsKilledAfterTimeoutAndReplaced) {
     EXPECT_EQ(m["predictd_worker_restarts_total{reason=killed}"].asDouble(), 1);
 }
 
-// A request that takes longer than NGINX's fastcgi_read_timeout gets a JSON 504, and the
-// supervisor kills the stuck worker after `timeout` and replaces it. (The shipped config uses
-// 30 s for both; here 1 s and 2 s.)
-TEST(Operations, TimedOutRequestGetsJson504AndTheWorkerIsReplaced) {
+// Timeouts, as the product guarantees them (see docs/design.md, "Timeouts"): NGINX answers a
+// request that gets no answer within fastcgi_read_timeout with a JSON 504, whether a stuck worker
+// holds it or it still waits in the listen queue; the supervisor kills a stuck worker after
+// `timeout` and replaces it. The shipped config uses 25 s and 30 s; here NGINX's is 1 s and the
+// supervisor's 10 s, so the 504 comes first however loaded the machine is (a kill before NGINX's
+// timeout would close the connection: NGINX retries it on the next worker, or answers 502).
+// Both tests assert the ordering only through its outcome, never a duration.
+PredictdService::Options timeoutOptions(int workers) {
     PredictdService::Options o;
-    o.workers = 1;
-    o.extra_args = {"--timeout", "2"};
-    o.nginx_edits = {{"fastcgi_read_timeout 30s;", "fastcgi_read_timeout 1s;"}};
+    o.workers = workers;
+    o.extra_args = {"--timeout", "10"};
+    o.nginx_edits = {{"fastcgi_read_timeout 25s;", "fastcgi_read_timeout 1s;"}};
+    return o;
+}
+
+// The request a stuck worker holds. To make a worker hold it deterministically, NGINX passes the
+// body through as it arrives (fastcgi_request_buffering off, for this test only) and the client
+// sends half of it: the worker that accepted the connection is busy, waiting for the rest.
+// /status then counts two active workers (that one and the one answering /status) instead of
+// one. Which of the two holds it, /status cannot say, so both are stopped; the rest of the body
+// follows; NGINX times out reading the answer.
+TEST(Operations, RequestHeldByAStuckWorkerGetsJson504AndTheWorkerIsReplaced) {
+    PredictdService::Options o = timeoutOptions(2);
+    o.nginx_edits.emplace_back("fastcgi_request_buffering on;", "fastcgi_request_buffering off;");
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(
+        eventually([&] { return statusOf(s)["total_processes"].asInt() == 2; }, seconds(20)));
+
+    const std::string body = predictBody(samplePng(1));
+    const std::size_t half = body.size() / 2;
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(s.port()));
+    session.setTimeout(Poco::Timespan(60, 0));
+    Poco::Net::HTTPRequest req("POST", "/predict", Poco::Net::HTTPMessage::HTTP_1_1);
+    req.setContentType("application/json");
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+    std::ostream& out = session.sendRequest(req);
+    out << body.substr(0, half) << std::flush;
+
+    ASSERT_TRUE(
+        eventually([&] { return statusOf(s)["active_processes"].asInt() == 2; }, seconds(20)))
+        << s.predictdLog();
+    const std::vector<pid_t> stuck = s.workers();
+    ASSERT_EQ(stuck.size(), 2u);
+    for (pid_t w : stuck) {
+        ::kill(w, SIGSTOP);
+    }
+    ASSERT_TRUE(
+        eventually([&] { return isStopped(stuck[0]) && isStopped(stuck[1]); }, seconds(10)));
+    out << body.substr(half) << std::flush;
+
+    Poco::Net::HTTPResponse res;
+    std::string answer;
+    Poco::StreamCopier::copyToString(session.receiveResponse(res), answer);
+    EXPECT_EQ(static_cast<int>(res.getStatus()), 504) << answer;
+    EXPECT_EQ(parseJson(answer)["error"]["code"].asString(), "upstream_timeout") << answer;
+
+    EXPECT_TRUE(eventually([&] { return !processExists(stuck[0]) && !processExists(stuck[1]); },
+                           seconds(30)))
+        << s.predictdLog();
+    EXPECT_TRUE(eventually([&] { return s.predictDigit(1) == 1; }, seconds(20)));
+    EXPECT_NE(s.predictdLog().find("exceeded timeout on one request"), std::string::npos)
+        << s.predictdLog();
+    Json::Value m = scrape(s.get("/metrics").body, s.dir());
+    // The holder was busy: a request timeout. The other was idle (a kill for silence), unless
+    // it was stopped while still closing its /status connection (then a timeout too).
+    EXPECT_GE(m["predictd_worker_kills_total{reason=request_timeout}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_worker_kills_total{reason=request_timeout}"].asDouble() +
+                  m["predictd_worker_kills_total{reason=unresponsive}"].asDouble(),
+              2);
+}
+
+// The request no worker has taken yet: the only worker is stopped while idle, so the connection
+// waits in the listen queue. NGINX still answers it with a JSON 504 at fastcgi_read_timeout; the
+// supervisor later kills the silent worker (no heartbeat) and the replacement serves again.
+// (When `timeout` is the shorter one, the replacement answers the queued request instead:
+// StuckWorkerIsKilledAfterTimeoutAndReplaced.)
+TEST(Operations, QueuedRequestGetsJson504WhenNoWorkerAnswersInTime) {
+    PredictdService s(timeoutOptions(1));
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 1; }, seconds(10)));
     const pid_t stuck = s.workers().at(0);
     ::kill(stuck, SIGSTOP);
+    ASSERT_TRUE(eventually([&] { return isStopped(stuck); }, seconds(10)));
     HttpResult r = s.post("/predict", predictBody(samplePng(1)));
     EXPECT_EQ(r.status, 504) << r.body;
     EXPECT_EQ(parseJson(r.body)["error"]["code"].asString(), "upstream_timeout") << r.body;
-    EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(10))) << s.predictdLog();
-    EXPECT_TRUE(eventually([&] { return s.predictDigit(1) == 1; }, seconds(10)));
+    EXPECT_TRUE(eventually([&] { return !processExists(stuck); }, seconds(30))) << s.predictdLog();
+    EXPECT_TRUE(eventually([&] { return s.predictDigit(1) == 1; }, seconds(20)));
 }
 
 // Several clients posting batches of 64 as fast as they can keep the workers busy.

@@ -131,7 +131,7 @@ TEST(Overload, TwiceTheSaturationRateGetsOnly200Or503AndRecovers) {
     // saturation rate on a busy 2-core machine).
     EXPECT_GT(res.ratePerSecond(200), 0.2 * saturation) << res.summary();
     // Bounded: a served request waited behind at most kAdmissionLimit others. An unbounded
-    // queue at twice the capacity would instead grow towards NGINX's 30 s timeout.
+    // queue at twice the capacity would instead grow towards NGINX's 25 s timeout.
     const double bound_ms =
         4 * 1000 * kAdmissionLimit / std::max(1.0, res.ratePerSecond(200)) + 500;
     EXPECT_LT(res.percentileMs(99, 200), bound_ms) << res.summary();
