@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "listen_socket.hpp"
-#include "privileges.hpp"
-#include "service_config.hpp"
-#include "service_log.hpp"
-#include "supervisor.hpp"
+#include "process/listen_socket.hpp"
+#include "process/privileges.hpp"
+#include "ops/service_config.hpp"
+#include "ops/service_log.hpp"
+#include "process/supervisor.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "base64_decode.hpp"
+#include "codecs/base64_decode.hpp"
 
 namespace {
 

@@ -16,9 +16,9 @@
 
 #include <opencv2/core.hpp>
 
-#include "image_decode.hpp"
-#include "image_header.hpp"
-#include "preprocess.hpp"
+#include "codecs/image_decode.hpp"
+#include "codecs/image_header.hpp"
+#include "models/preprocess.hpp"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "predict_request.hpp"
+#include "api/predict_request.hpp"
 
 namespace {
 

@@ -18,8 +18,8 @@
 
 #include <opencv2/core.hpp>
 
-#include "digit_model.hpp"
-#include "request_handler.hpp"
+#include "models/digit_model.hpp"
+#include "transport/request_handler.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "base64_decode.hpp"
+#include "codecs/base64_decode.hpp"
 
 namespace predictd {
 namespace {

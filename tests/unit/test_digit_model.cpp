@@ -13,8 +13,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "digit_model.hpp"
-#include "preprocess.hpp"
+#include "models/digit_model.hpp"
+#include "models/preprocess.hpp"
 
 namespace predictd {
 namespace {

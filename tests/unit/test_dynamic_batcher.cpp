@@ -10,10 +10,10 @@
 #include <sstream>
 #include <thread>
 
-#include "digit_model.hpp"
-#include "dynamic_batcher.hpp"
-#include "preprocess.hpp"
-#include "service_metrics.hpp"
+#include "models/digit_model.hpp"
+#include "models/dynamic_batcher.hpp"
+#include "models/preprocess.hpp"
+#include "ops/service_metrics.hpp"
 
 namespace predictd {
 namespace {

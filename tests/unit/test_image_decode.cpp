@@ -17,8 +17,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "image_decode.hpp"
-#include "image_header.hpp"
+#include "codecs/image_decode.hpp"
+#include "codecs/image_header.hpp"
 
 namespace predictd {
 namespace {

@@ -9,7 +9,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "image_header.hpp"
+#include "codecs/image_header.hpp"
 
 namespace predictd {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "predict_request.hpp"
+#include "api/predict_request.hpp"
 
 namespace predictd {
 namespace {

@@ -4,7 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "preprocess.hpp"
+#include "models/preprocess.hpp"
 
 namespace predictd {
 namespace {

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "request_handler.hpp"
+#include "transport/request_handler.hpp"
 
 namespace predictd {
 namespace {

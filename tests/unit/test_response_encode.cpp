@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "response_encode.hpp"
+#include "api/response_encode.hpp"
 
 namespace predictd {
 namespace {

@@ -5,7 +5,7 @@
 #include <limits>
 #include <random>
 
-#include "response_encode.hpp"
+#include "api/response_encode.hpp"
 
 namespace predictd {
 namespace {

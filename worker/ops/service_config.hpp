@@ -1,0 +1,74 @@
+// service_config.hpp — predictd's settings: defaults, predictd.ini, command-line overrides.
+//
+// Owns the meaning and validation of every key (documented in config/predictd.ini and the
+// README). Reading uses Poco::Util: the ini file is layered under a map of command-line
+// overrides, so a flag always wins over the file. Nothing else parses configuration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "process/listen_socket.hpp"
+#include "api/request_limits.hpp"
+
+namespace predictd {
+
+// How the number of workers is decided, with PHP-FPM's meanings (pm = ...).
+enum class ProcessManager {
+    kStatic,    // always `workers`
+    kDynamic,   // between min_spare idle and max_spare idle, at most `workers`
+    kOndemand,  // none until a connection waits; idle ones retire after idle_timeout
+};
+const char* processManagerName(ProcessManager pm);
+
+struct ServiceConfig {
+    // [server]
+    ListenAddress listen;         // listen = unix:/run/predictd/predictd.sock
+    unsigned socket_mode = 0660;  // socket_mode = 0660 (unix sockets only)
+    std::string socket_group;     // socket_group = (empty: keep the process's group)
+    std::string user;    // user = (empty: keep the starting user); root switches to it after bind
+    std::string group;   // group = (empty: the user's primary group)
+    int backlog = 1024;  // backlog = 1024
+    int workers = 0;     // workers = auto → number of CPUs
+    int acceptor_threads = 1;             // acceptor_threads = 1: requests a worker serves at once
+    std::size_t max_batch_size = 64;      // [batching] images per forward pass at most
+    std::int64_t max_queue_delay_us = 0;  // [batching] longest wait for more to batch
+    int threads_per_worker = 1;           // threads_per_worker = 1 (OpenCV threads per worker)
+    double graceful_timeout = 30.0;       // graceful_timeout = 30 (seconds)
+    double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off
+    std::uint64_t max_requests = 0;  // max_requests = 0: recycle after N requests; 0 = off
+    std::uint64_t max_requests_jitter = 0;  // max_requests_jitter = 0: + random 0..N
+    // [pm]
+    ProcessManager pm = ProcessManager::kStatic;  // pm = static
+    int start_workers = 0;                        // start_workers = auto
+    int min_spare = 1;                            // min_spare = 1
+    int max_spare = 3;                            // max_spare = 3
+    double idle_timeout = 10.0;                   // idle_timeout = 10 (seconds, ondemand)
+    // [model]
+    std::string model_path;  // path = /usr/share/predictd/mnist-cnn.onnx
+    // [limits]
+    RequestLimits limits;
+    // [log]
+    std::string log_level = "information";
+    std::string log_file;    // file = (empty: stderr); SIGUSR1 reopens it
+    bool access_log = true;  // access = on: one line per request
+
+    std::string source;  // where the settings came from, for the start-up log line
+};
+
+// Command-line flags that map onto ini keys, e.g. {"--workers", "server.workers"}.
+struct FlagMapping {
+    const char* flag;
+    const char* key;
+    const char* help;
+};
+const std::vector<FlagMapping>& configFlags();
+
+// Loads `ini_path` (empty: defaults only) with `overrides` (ini key → value) on top. Returns
+// false with a message naming the key and the bad value on any error.
+bool loadServiceConfig(const std::string& ini_path,
+                       const std::vector<std::pair<std::string, std::string>>& overrides,
+                       ServiceConfig* out, std::string* error);
+
+}  // namespace predictd

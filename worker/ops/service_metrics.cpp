@@ -1,0 +1,69 @@
+// service_metrics.cpp — recording into the shared counters (see service_metrics.hpp).
+#include "ops/service_metrics.hpp"
+
+#include <algorithm>
+
+namespace predictd {
+
+Route routeOf(std::string_view path) {
+    if (path == "/predict")
+        return Route::kPredict;
+    if (path == "/health")
+        return Route::kHealth;
+    if (path == "/ready")
+        return Route::kReady;
+    if (path == "/status")
+        return Route::kStatus;
+    if (path == "/metrics")
+        return Route::kMetrics;
+    return Route::kOther;
+}
+
+const char* routeName(Route route) {
+    static constexpr const char* kNames[] = {"/predict", "/health",  "/ready",
+                                             "/status",  "/metrics", "other"};
+    return kNames[static_cast<std::size_t>(route)];
+}
+
+std::size_t statusIndex(int status) {
+    auto it = std::find(kCountedStatuses.begin(), kCountedStatuses.end(), status);
+    return static_cast<std::size_t>(it - kCountedStatuses.begin());
+}
+
+const char* restartReasonName(RestartReason reason) {
+    static constexpr const char* kNames[] = {"crash", "killed", "max_requests"};
+    return kNames[static_cast<std::size_t>(reason)];
+}
+
+const char* killReasonName(KillReason reason) {
+    static constexpr const char* kNames[] = {"request_timeout", "unresponsive", "shutdown"};
+    return kNames[static_cast<std::size_t>(reason)];
+}
+
+namespace {
+template <std::size_t N>
+std::size_t bucketOf(const std::array<double, N>& bounds, double value) {
+    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) -
+                                    bounds.begin());
+}
+}  // namespace
+
+void ServiceMetrics::recordRequest(Route route, int status, std::uint64_t micros) {
+    requests[static_cast<std::size_t>(route)][statusIndex(status)].fetch_add(
+        1, std::memory_order_relaxed);
+    request_seconds.observe(bucketOf(kLatencyBounds, static_cast<double>(micros) / 1e6), micros);
+}
+
+void ServiceMetrics::recordInference(std::size_t images, std::uint64_t micros) {
+    inference_seconds.observe(bucketOf(kLatencyBounds, static_cast<double>(micros) / 1e6), micros);
+    batch_size.observe(bucketOf(kBatchBounds, static_cast<double>(images)), images);
+}
+
+void ServiceMetrics::noteBusy(std::uint64_t busy_now) {
+    std::uint64_t seen = max_busy.load(std::memory_order_relaxed);
+    while (busy_now > seen &&
+           !max_busy.compare_exchange_weak(seen, busy_now, std::memory_order_relaxed)) {
+    }
+}
+
+}  // namespace predictd

@@ -1,0 +1,496 @@
+// fcgi_worker.cpp — the worker process: boot, accept loop, FastCGI ⇄ HttpRequest/HttpResponse.
+//
+// Loop design (see ../shared FIELD-NOTES on libfcgi):
+//  * FCGX_Init installs libfcgi's own SIGTERM/SIGUSR1 handlers without SA_RESTART; a worker
+//    blocked in accept() could then miss a stop request. We install our handlers after
+//    FCGX_Init, and never block in accept(): the listening socket is non-blocking and the worker
+//    sleeps in poll() on it *and* on a self-pipe its signal handler writes to. So a stop request
+//    is seen at once when idle, and after the in-flight response when busy.
+//  * Several workers poll the same socket; the losers of a race get EAGAIN from accept and go
+//    back to poll.
+//  * One connection at a time per worker and no FastCGI keep-alive (NGINX does not set
+//    fastcgi_keep_conn): FCGX_Finish_r closes the connection, so an idle NGINX connection can
+//    never pin a worker.
+//  * Our handlers use SA_RESTART so a signal arriving while reading a body does not break the
+//    read; poll() is never restarted, which is what wakes the loop.
+#include "transport/fcgi_worker.hpp"
+
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+#include <opencv2/core.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "models/digit_model.hpp"
+#include "models/dynamic_batcher.hpp"
+#include "transport/http_types.hpp"
+#include "models/model_self_check.hpp"
+#include "transport/request_handler.hpp"
+#include "ops/service_log.hpp"
+#include "ops/status_report.hpp"
+
+namespace predictd {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reopen_logs = 0;
+int g_signal_pipe_w = -1;
+
+void onReopenSignal(int /*sig*/) {
+    g_reopen_logs = 1;
+}
+
+void onStopSignal(int /*sig*/) {
+    const int saved = errno;
+    g_stop = 1;
+    if (g_signal_pipe_w >= 0) {
+        const char byte = 's';
+        [[maybe_unused]] ssize_t n = ::write(g_signal_pipe_w, &byte, 1);
+    }
+    errno = saved;
+}
+
+void installWorkerSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = onStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGQUIT, &sa, nullptr);
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    ::sigaction(SIGPIPE, &ign, nullptr);  // NGINX may hang up mid-response
+    ::sigaction(SIGHUP, &ign, nullptr);   // reload is the supervisor's business
+    ::sigaction(SIGUSR2, &ign, nullptr);
+    struct sigaction reopen {};  // replaces libfcgi's "SIGUSR1 = shut down"
+    reopen.sa_handler = onReopenSignal;
+    sigemptyset(&reopen.sa_mask);
+    reopen.sa_flags = SA_RESTART;
+    ::sigaction(SIGUSR1, &reopen, nullptr);
+}
+
+const char* reasonPhrase(int status) {
+    switch (status) {
+        case 200:
+            return "OK";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 413:
+            return "Payload Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 422:
+            return "Unprocessable Entity";
+        case 500:
+            return "Internal Server Error";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Status";
+    }
+}
+
+std::string param(FCGX_Request& req, const char* name) {
+    const char* v = FCGX_GetParam(name, req.envp);
+    return v != nullptr ? std::string(v) : std::string();
+}
+
+// Reads the request line fields and body into `out` (buffers are reused across requests).
+// Returns an error response instead when the body is over the limit or cannot be read.
+bool readRequest(FCGX_Request& req, const RequestLimits& limits, HttpRequest& out,
+                 HttpResponse& error) {
+    out.method = param(req, "REQUEST_METHOD");
+    out.content_type = param(req, "CONTENT_TYPE");
+    std::string uri = param(req, "DOCUMENT_URI");
+    if (uri.empty()) {
+        uri = param(req, "REQUEST_URI");
+        uri = uri.substr(0, uri.find('?'));
+    }
+    out.path = std::move(uri);
+    out.query = param(req, "QUERY_STRING");
+    out.body.clear();
+
+    // NGINX always sends CONTENT_LENGTH with a body (it buffers chunked uploads); an absent or
+    // empty one means no body, as in CGI.
+    const char* cl = FCGX_GetParam("CONTENT_LENGTH", req.envp);
+    if (cl == nullptr || *cl == '\0') {
+        return true;
+    }
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long want = std::strtoull(cl, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        error = RequestHandler::errorResponse(
+            {400, "invalid_request", "CONTENT_LENGTH is not a number"});
+        return false;
+    }
+    if (want > limits.max_body_bytes) {
+        error = RequestHandler::errorResponse({413, "payload_too_large",
+                                               "request body is " + std::to_string(want) +
+                                                   " bytes; the limit is " +
+                                                   std::to_string(limits.max_body_bytes)});
+        return false;
+    }
+    out.body.resize(static_cast<std::size_t>(want));
+    std::size_t got = 0;
+    while (got < want) {
+        int chunk = static_cast<int>(std::min<std::size_t>(want - got, 1 << 20));
+        int n = FCGX_GetStr(out.body.data() + got, chunk, req.in);
+        if (n <= 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    if (got < want) {
+        out.body.resize(got);
+        error = RequestHandler::errorResponse(
+            {400, "invalid_request", "request body ended before CONTENT_LENGTH bytes"});
+        return false;
+    }
+    return true;
+}
+
+void writeResponse(FCGX_Request& req, const HttpRequest& http, const HttpResponse& res) {
+    std::string head;
+    head.reserve(160);
+    head += "Status: ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += reasonPhrase(res.status);
+    head += "\r\nContent-Type: ";
+    head += res.content_type;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(res.body.size());
+    head += "\r\n";
+    for (const auto& [name, value] : res.headers) {
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+    }
+    head += "\r\n";
+    FCGX_PutStr(head.data(), static_cast<int>(head.size()), req.out);
+    if (http.method != "HEAD" && !res.body.empty()) {
+        FCGX_PutStr(res.body.data(), static_cast<int>(res.body.size()), req.out);
+    }
+}
+
+void wakeSupervisor(int fd) {
+    if (fd >= 0) {
+        const char byte = 0;  // 0 = "a worker changed state" (signals use their number)
+        [[maybe_unused]] ssize_t n = ::write(fd, &byte, 1);
+    }
+}
+
+// The request limit for max_requests recycling: max_requests + a random 0..jitter, so workers
+// started together do not all recycle together (as Gunicorn's max_requests_jitter).
+std::uint64_t requestBudget(const ServiceConfig& config) {
+    if (config.max_requests == 0) {
+        return 0;
+    }
+    std::uint64_t jitter = 0;
+    if (config.max_requests_jitter > 0) {
+        std::mt19937_64 rng(std::random_device{}());
+        jitter = std::uniform_int_distribution<std::uint64_t>(0, config.max_requests_jitter)(rng);
+    }
+    return config.max_requests + jitter;
+}
+
+void accessLog(Poco::Logger& log, const std::string& id, const HttpRequest& http,
+               const HttpResponse& res, std::uint64_t micros) {
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "request_id=%s method=%s path=%s status=%d duration_ms=%.3f bytes_in=%zu "
+                  "bytes_out=%zu",
+                  id.empty() ? "-" : id.c_str(), http.method.c_str(), http.path.c_str(), res.status,
+                  static_cast<double>(micros) / 1000.0, http.body.size(), res.body.size());
+    log.information(line);
+}
+
+// One worker's serving machinery: `acceptor_threads` threads, each with its own FCGX_Request,
+// accept and answer connections; the main thread only watches (signals, supervisor, heartbeat).
+// With one acceptor this is the classic prefork loop. The scoreboard slot is written under
+// state_mu_ so that "busy" means "at least one request in flight".
+class WorkerLoop {
+  public:
+    WorkerLoop(const WorkerContext& ctx, DynamicBatcher& batcher, int signal_pipe_r)
+        : ctx_(ctx),
+          config_(*ctx.config),
+          slot_(ctx.scoreboard->slot(ctx.slot)),
+          metrics_(ctx.scoreboard->metrics()),
+          batcher_(batcher),
+          signal_pipe_r_(signal_pipe_r),
+          budget_(requestBudget(config_)),
+          acceptors_(static_cast<std::size_t>(config_.acceptor_threads)) {}
+
+    int run() {
+        if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+            log_.error(std::string("pipe2: ") + std::strerror(errno));
+            return kWorkerExitFatal;
+        }
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+            acceptors_[i].heartbeat_ms.store(monotonicMs());
+            threads.emplace_back([this, i] { acceptorMain(acceptors_[i]); });
+        }
+        watch();
+        const char byte = 's';  // level-triggered: every acceptor's poll sees it
+        [[maybe_unused]] ssize_t n = ::write(stop_pipe_[1], &byte, 1);
+        for (auto& t : threads) {
+            t.join();
+        }
+        ::close(stop_pipe_[0]);
+        ::close(stop_pipe_[1]);
+        return failed_ ? kWorkerExitFatal : kWorkerExitOk;
+    }
+
+  private:
+    struct Acceptor {
+        std::atomic<std::int64_t> heartbeat_ms{0};
+        std::atomic<std::int64_t> request_started_ms{0};  // 0 when idle
+    };
+
+    // Main thread: until a stop signal, recycling, or the supervisor's death.
+    void watch() {
+        const pid_t parent = ::getppid();
+        pollfd fds[2] = {{signal_pipe_r_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        while (g_stop == 0 && !stopping_.load()) {
+            if (g_reopen_logs != 0) {
+                g_reopen_logs = 0;
+                reopenLogs();
+            }
+            if (::getppid() != parent) {
+                log_.warning("supervisor is gone; worker exiting");
+                break;
+            }
+            // The slot's heartbeat is the stalest acceptor's: one stuck thread shows.
+            std::int64_t beat = monotonicMs();
+            for (const Acceptor& a : acceptors_) {
+                beat = std::min(beat, a.heartbeat_ms.load(std::memory_order_relaxed));
+            }
+            slot_.heartbeat_ms.store(beat, std::memory_order_relaxed);
+            if (::poll(fds, 2, 500) > 0 && (fds[0].revents & POLLIN) != 0) {
+                char drain[16];
+                [[maybe_unused]] ssize_t n = ::read(signal_pipe_r_, drain, sizeof(drain));
+            }
+        }
+        stopping_.store(true);
+    }
+
+    void beginRequest(Acceptor& me) {
+        const std::int64_t now = monotonicMs();
+        me.request_started_ms.store(now, std::memory_order_relaxed);
+        batcher_.requestStarted();
+        std::lock_guard<std::mutex> lock(state_mu_);
+        if (in_flight_++ == 0) {
+            slot_.request_started_ms.store(now, std::memory_order_relaxed);
+            slot_.state.store(WorkerState::kBusy, std::memory_order_release);
+            metrics_.noteBusy(metrics_.busy_now.fetch_add(1, std::memory_order_relaxed) + 1);
+        }
+        metrics_.accepted.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    // Returns true when this worker has served its max_requests budget.
+    bool endRequest(Acceptor& me) {
+        me.request_started_ms.store(0, std::memory_order_relaxed);
+        batcher_.requestFinished();
+        const std::uint64_t served = slot_.requests.fetch_add(1, std::memory_order_relaxed) + 1;
+        std::lock_guard<std::mutex> lock(state_mu_);
+        slot_.last_active_ms.store(monotonicMs(), std::memory_order_relaxed);
+        if (--in_flight_ == 0) {
+            slot_.request_started_ms.store(0, std::memory_order_relaxed);
+            metrics_.busy_now.fetch_sub(1, std::memory_order_relaxed);
+            if (!stopping_.load()) {
+                slot_.state.store(WorkerState::kIdle, std::memory_order_release);
+            }
+        } else {  // the oldest request still running is what `timeout` measures
+            std::int64_t oldest = 0;
+            for (const Acceptor& a : acceptors_) {
+                const std::int64_t t = a.request_started_ms.load(std::memory_order_relaxed);
+                oldest = (t != 0 && (oldest == 0 || t < oldest)) ? t : oldest;
+            }
+            slot_.request_started_ms.store(oldest, std::memory_order_relaxed);
+        }
+        return budget_ != 0 && served >= budget_;
+    }
+
+    void recycle() {
+        std::lock_guard<std::mutex> lock(state_mu_);
+        if (!stopping_.exchange(true)) {
+            log_.information("served " + std::to_string(slot_.requests.load()) +
+                             " requests (max_requests); recycling");
+            slot_.state.store(WorkerState::kExiting, std::memory_order_release);
+            const char byte = 'r';
+            [[maybe_unused]] ssize_t n = ::write(stop_pipe_[1], &byte, 1);
+        }
+    }
+
+    void acceptorMain(Acceptor& me) {
+        FCGX_Request req;
+        if (FCGX_InitRequest(&req, ctx_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+            log_.error("FCGX_InitRequest failed");
+            failed_ = true;
+            stopping_.store(true);
+            return;
+        }
+        RequestHandler handler(batcher_, config_.limits);
+        Poco::Logger& access = Poco::Logger::get("access");
+        HttpRequest http;
+        HttpResponse response;
+        std::string request_id;
+        pollfd fds[2] = {{ctx_.listen_fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+
+        while (!stopping_.load(std::memory_order_relaxed)) {
+            me.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
+            const int rc = ::poll(fds, 2, 1000);
+            if (rc <= 0 || (fds[1].revents & POLLIN) != 0 || (fds[0].revents & POLLIN) == 0) {
+                continue;  // heartbeat timeout, EINTR, or told to stop
+            }
+            int accepted = 0;
+            {
+                // libfcgi's accept path takes no lock of its own (FIELD-NOTES); its threaded
+                // example serialises FCGX_Accept_r, and so do we. The socket is non-blocking,
+                // so the lock is held only for one accept() and the params read.
+                std::lock_guard<std::mutex> lock(accept_mu_);
+                accepted = FCGX_Accept_r(&req);
+            }
+            if (accepted < 0) {
+                // -EAGAIN: another worker or thread won the race for this connection.
+                if (accepted != -EAGAIN && accepted != -EWOULDBLOCK && accepted != -EINTR) {
+                    log_.warning("FCGX_Accept_r failed: " + std::string(std::strerror(-accepted)));
+                }
+                continue;
+            }
+            const auto t0 = std::chrono::steady_clock::now();
+            beginRequest(me);
+            try {
+                if (readRequest(req, config_.limits, http, response)) {
+                    if (auto ops =
+                            serveStatusEndpoint(http, *ctx_.scoreboard, config_, ctx_.listen_fd)) {
+                        response = std::move(*ops);
+                    } else {
+                        response = handler.handle(http);
+                    }
+                }
+            } catch (const std::exception& e) {  // e.g. std::bad_alloc: answer, stay alive
+                log_.error(std::string("request failed: ") + e.what());
+                response = RequestHandler::errorResponse(
+                    {500, "internal_error", "the worker could not process this request"});
+            }
+            writeResponse(req, http, response);
+            // Count before the connection closes: once the client has its answer, its next
+            // request (say, GET /metrics on another worker) must already see this one.
+            const auto micros =
+                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - t0)
+                                               .count());
+            metrics_.recordRequest(routeOf(http.path), response.status, micros);
+            if (config_.access_log) {  // the params are freed by FCGX_Finish_r
+                const char* id = FCGX_GetParam("REQUEST_ID", req.envp);
+                request_id.assign(id != nullptr ? id : "");
+            }
+            FCGX_Finish_r(&req);  // flushes and closes the connection (no keep-alive)
+            if (config_.access_log) {
+                accessLog(access, request_id, http, response, micros);
+            }
+            if (endRequest(me)) {
+                recycle();
+            }
+        }
+        FCGX_Free(&req, 1);
+    }
+
+    const WorkerContext& ctx_;
+    const ServiceConfig& config_;
+    ScoreboardSlot& slot_;
+    ServiceMetrics& metrics_;
+    DynamicBatcher& batcher_;
+    int signal_pipe_r_;
+    const std::uint64_t budget_;
+    Poco::Logger& log_ = Poco::Logger::get("worker");
+
+    std::vector<Acceptor> acceptors_;
+    int stop_pipe_[2] = {-1, -1};
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> failed_{false};
+    std::mutex accept_mu_;
+    std::mutex state_mu_;
+    std::size_t in_flight_ = 0;
+};
+
+}  // namespace
+
+int runWorker(const WorkerContext& ctx) {
+    Poco::Logger& log = Poco::Logger::get("worker");
+    ScoreboardSlot& slot = ctx.scoreboard->slot(ctx.slot);
+    try {
+        // Die with the supervisor even if it is SIGKILLed (no orphans holding the socket).
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+
+        int pipe_fds[2];
+        if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+            log.error(std::string("pipe2: ") + std::strerror(errno));
+            return kWorkerExitFatal;
+        }
+        g_signal_pipe_w = pipe_fds[1];
+
+        cv::setNumThreads(ctx.config->threads_per_worker);
+        Result<DigitModel> model = DigitModel::load(ctx.config->model_path);
+        if (!model) {
+            log.error(model.error().message);
+            return kWorkerExitBootFailure;
+        }
+        if (auto failure = selfCheckModel(model.value())) {
+            log.error(ctx.config->model_path + ": " + *failure);
+            return kWorkerExitBootFailure;
+        }
+        BatchingOptions batching;
+        batching.max_batch_size = ctx.config->max_batch_size;
+        batching.max_queue_delay = std::chrono::microseconds(ctx.config->max_queue_delay_us);
+        DynamicBatcher batcher(model.value(), batching, &ctx.scoreboard->metrics());
+
+        if (FCGX_Init() != 0) {
+            log.error("FCGX_Init failed");
+            return kWorkerExitFatal;
+        }
+        installWorkerSignals();  // after FCGX_Init: replace libfcgi's handlers with ours
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+        slot.ready_ms.store(monotonicMs(), std::memory_order_relaxed);
+        slot.state.store(WorkerState::kIdle, std::memory_order_release);
+        wakeSupervisor(ctx.supervisor_wake_fd);
+
+        WorkerLoop loop(ctx, batcher, pipe_fds[0]);
+        return loop.run();
+    } catch (const std::exception& e) {
+        log.error(std::string("worker failed: ") + e.what());
+        return slot.ready_ms.load() == 0 ? kWorkerExitBootFailure : kWorkerExitFatal;
+    }
+}
+
+}  // namespace predictd
