@@ -6,7 +6,7 @@ per process, at batch 1 and at larger batches, in 1 process and in N processes a
 machine's ceiling with one process per core, like one worker per core). Does not own the
 stacks. Stdout: one JSON document.
 
-  /usr/bin/python3 bench/ceiling.py --model model/mnist-cnn.onnx --seconds 2 --procs 2
+  /usr/bin/python3 bench/ceiling.py --model model/mnist/1/model.onnx --seconds 2 --procs 2
 """
 
 import argparse

@@ -6,7 +6,7 @@ concurrency, sampling every process of the stack (NGINX included) with `perf rec
 cpu-clock -g`, and printing the top processes, shared objects and symbols. Does not judge.
 
   /usr/bin/python3 bench/perf_profile.py --predictd /tmp/build-bench/predictd \\
-      --model model/mnist-cnn.onnx --seconds 10 --connections 64
+      --model model/mnist/1/model.onnx --seconds 10 --connections 64
 """
 
 import argparse

@@ -36,7 +36,7 @@ import load  # noqa: E402
 import report  # noqa: E402
 import stacks as stacks_mod  # noqa: E402
 
-MODELS = {"default": "model/mnist-cnn.onnx", "seedlike": "model/mnist-seedlike.onnx"}
+MODELS = {"default": "model/mnist/1/model.onnx", "seedlike": "model/mnist-seedlike.onnx"}
 ALL_STACKS = ["predictd", "flask", "falcon", "flask-torch"]
 PEER_CONFIGS = "gevent:2,gevent:4,sync:2,sync:3,sync:4"
 

@@ -47,7 +47,7 @@ def main():
     bodies = os.path.join(tmp, "bodies.txt")
     write_bodies(bodies)
     log = open(os.path.join(tmp, "predictd.log"), "w")
-    with DevStack(args.predictd, os.path.join(ROOT, "model/mnist-cnn.onnx"), ["--access-log", "off"],
+    with DevStack(args.predictd, os.path.join(ROOT, "model/mnist/1/model.onnx"), ["--access-log", "off"],
                   args.workers, log) as stack:
         pd = stack.predictd
 

@@ -68,7 +68,7 @@ include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(OnnxRuntime
   REQUIRED_VARS OnnxRuntime_LIBRARY OnnxRuntime_INCLUDE_DIR OnnxRuntime_API_VERSION
   VERSION_VAR OnnxRuntime_VERSION
-  FAIL_MESSAGE "ONNX Runtime not found under ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT}: run tools/install-deps")
+  FAIL_MESSAGE "No ONNX Runtime in ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT}: run tools/install-deps")
 
 if(OnnxRuntime_FOUND AND OnnxRuntime_VERSION)
   string(REGEX MATCH "^[0-9]+\\.([0-9]+)" _ort_major_minor "${OnnxRuntime_VERSION}")

@@ -11,7 +11,7 @@ tests/data/heldout-1000.bin (random pixels if absent), warm up, then report
 Medians because the machine is shared and noisy.
 
 Example:
-  /usr/bin/python3 model/bench_inference.py model/mnist-cnn.onnx model/mnist-seedlike.onnx
+  /usr/bin/python3 model/bench_inference.py model/mnist/1/model.onnx model/mnist-seedlike.onnx
 """
 
 import argparse

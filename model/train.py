@@ -21,7 +21,7 @@ Exported ONNX contract (the C++ worker relies on it):
   normalisation (mean/std) happens inside the graph; opset 11; N is dynamic.
 
 Examples:
-  /usr/bin/python3 model/train.py --arch c8-16-32-fc --out model/mnist-cnn.onnx \\
+  /usr/bin/python3 model/train.py --arch c8-16-32-fc --out model/mnist/1/model.onnx \\
       --test-data-dir tests/data
   /usr/bin/python3 model/train.py --arch seedlike --out model/mnist-seedlike.onnx
   /usr/bin/python3 model/train.py --list
@@ -336,7 +336,7 @@ def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", default="c8-16-32-fc", help="architecture name (see --list)")
-    ap.add_argument("--out", default=os.path.join(HERE, "mnist-cnn.onnx"), help="ONNX path")
+    ap.add_argument("--out", default=os.path.join(HERE, "mnist", "1", "model.onnx"), help="ONNX path")
     ap.add_argument("--epochs", type=int, default=None,
                     help="training epochs (default: per-architecture)")
     ap.add_argument("--batch", type=int, default=64)

@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "process/listen_socket.hpp"
-#include "process/privileges.hpp"
+#include "models/model_repository.hpp"
 #include "ops/service_config.hpp"
 #include "ops/service_log.hpp"
+#include "process/listen_socket.hpp"
+#include "process/privileges.hpp"
 #include "process/supervisor.hpp"
 
 namespace {
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     if (check_only) {
+        if (const auto files = predictd::listVersionFiles(config.modelSource()); !files.ok()) {
+            std::cerr << "predictd: " << files.error().message << "\n";
+            return predictd::kExitModel;
+        }
         std::cout << "listen = " << config.listen.describe() << "\nworkers = " << config.workers
                   << "\nthreads_per_worker = " << config.threads_per_worker
                   << "\ngraceful_timeout = " << config.graceful_timeout
@@ -116,7 +121,10 @@ int main(int argc, char** argv) {
                   << "\npm = " << predictd::processManagerName(config.pm)
                   << "\nstart_workers = " << config.start_workers
                   << "\nmin_spare = " << config.min_spare << "\nmax_spare = " << config.max_spare
-                  << "\nidle_timeout = " << config.idle_timeout << "\nmodel = " << config.model_path
+                  << "\nidle_timeout = " << config.idle_timeout
+                  << "\nmodel.repository = " << config.model_repository
+                  << "\nmodel.path = " << config.model_path
+                  << "\nmodel.default = " << config.default_model
                   << "\nmax_body_bytes = " << config.limits.max_body_bytes
                   << "\nmax_batch = " << config.limits.max_batch
                   << "\nmax_image_pixels = " << config.limits.max_image_pixels
@@ -138,8 +146,12 @@ int main(int argc, char** argv) {
     Poco::Logger& log = Poco::Logger::get("supervisor");
 
     // Fail fast with a clear message rather than forking workers that cannot load anything.
-    if (::access(config.model_path.c_str(), R_OK) != 0) {
+    if (!config.model_path.empty() && ::access(config.model_path.c_str(), R_OK) != 0) {
         log.fatal("model file " + config.model_path + " is not readable: " + std::strerror(errno));
+        return predictd::kExitModel;
+    }
+    if (const auto files = predictd::listVersionFiles(config.modelSource()); !files.ok()) {
+        log.fatal(files.error().message);
         return predictd::kExitModel;
     }
     // systemd socket activation (predictd.socket): the socket is already bound and listening,

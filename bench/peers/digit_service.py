@@ -6,7 +6,7 @@ serves, loaded from the same ONNX file) and PyTorch (the same weights, run eager
 training framework). Does not own HTTP: flask_app.py, falcon_app.py and torch_app.py wrap it.
 
 Environment (read once per worker, at import of the app module):
-  PEER_MODEL    path to the ONNX model (default: model/mnist-cnn.onnx of this repo)
+  PEER_MODEL    path to the ONNX model (default: model/mnist/1/model.onnx of this repo)
   PEER_THREADS  intra-op threads per worker (default 1, as predictd's --threads-per-worker 1)
 """
 

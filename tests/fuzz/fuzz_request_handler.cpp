@@ -1,5 +1,5 @@
 // fuzz_request_handler.cpp — libFuzzer target: the whole request path, RequestHandler::handle,
-// with the real model (model/mnist-cnn.onnx, loaded once).
+// with the real model (model/mnist/1/model.onnx, loaded once).
 //
 // Input: the first byte picks the method, path and Content-Type (2 bits each: see kMethods,
 // kPaths, kTypes; 'P' = POST /predict "application/json; charset=utf-8"), the rest is the body.
@@ -18,14 +18,14 @@
 
 #include <opencv2/core.hpp>
 
-#include "models/digit_model.hpp"
+#include "models/model_repository.hpp"
 #include "transport/request_handler.hpp"
 
 namespace {
 
-using predictd::DigitModel;
 using predictd::HttpRequest;
 using predictd::HttpResponse;
+using predictd::ModelRepository;
 using predictd::RequestHandler;
 using predictd::RequestLimits;
 
@@ -35,20 +35,24 @@ constexpr std::array<const char*, 4> kTypes = {"application/json",
                                                "application/json; charset=utf-8", "text/plain", ""};
 
 RequestHandler& handler() {
-    static DigitModel* model = [] {
+    static const ModelRepository models = [] {
         cv::setNumThreads(0);
-        auto loaded = DigitModel::load(PREDICTD_SOURCE_DIR "/model/mnist-cnn.onnx");
-        if (!loaded.ok()) {
-            std::fprintf(stderr, "cannot load the model: %s\n", loaded.error().message.c_str());
-            std::abort();
-        }
-        return new DigitModel(std::move(loaded).value());  // lives for the whole run
+        ModelRepository repo = ModelRepository::load(
+            {"", PREDICTD_SOURCE_DIR "/model/mnist/1/model.onnx", "mnist"},
+            predictd::RequestLimits{}, predictd::BatchingOptions{}, nullptr,
+            [](bool ok, const std::string& line) {
+                if (!ok) {
+                    std::fprintf(stderr, "cannot load the model: %s\n", line.c_str());
+                    std::abort();
+                }
+            });
+        return repo;
     }();
     static RequestHandler h = [] {
         RequestLimits limits;
         limits.max_batch = 8;
         limits.max_image_pixels = 1u << 20;  // smaller than the default to keep runs fast
-        return RequestHandler(*model, limits);
+        return RequestHandler(models, limits);
     }();
     return h;
 }

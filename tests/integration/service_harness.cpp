@@ -220,9 +220,12 @@ PredictdService::PredictdService(const Options& options) : dir_(makeTempDir()) {
         argv.insert(argv.end(), {"--listen", "unix:" + socketPath(), "--socket-mode", "0666"});
     }
     argv.insert(argv.end(), {"--workers", std::to_string(options.workers)});
-    if (options.ini_text.empty() || !options.model.empty()) {
-        argv.insert(argv.end(), {"--model", options.model.empty() ? src + "/model/mnist-cnn.onnx"
-                                                                  : options.model});
+    if (!options.model_repository.empty()) {
+        argv.insert(argv.end(), {"--model-repository", options.model_repository});
+    } else if (options.ini_text.empty() || !options.model.empty()) {
+        argv.insert(
+            argv.end(),
+            {"--model", options.model.empty() ? src + "/model/mnist/1/model.onnx" : options.model});
     }
     argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
     predictd_storage_.emplace(argv, dir_ + "/predictd.log", options.env);

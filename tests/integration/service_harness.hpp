@@ -77,7 +77,8 @@ class PredictdService {
   public:
     struct Options {
         int workers = 2;
-        std::string model;                    // default: model/mnist-cnn.onnx
+        std::string model;                    // default: model/mnist/1/model.onnx
+        std::string model_repository;         // if set: --model-repository instead of --model
         std::vector<std::string> extra_args;  // more predictd flags
         std::string ini_text;                 // if set, written to predictd.ini and used
         bool with_nginx = true;

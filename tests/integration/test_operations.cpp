@@ -27,7 +27,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string expectedSha256() {
-    std::string line = readFile(sourceDir() + "/model/mnist-cnn.onnx.sha256");
+    std::string line = readFile(sourceDir() + "/model/mnist/1/model.onnx.sha256");
     return line.substr(0, 64);
 }
 
@@ -80,7 +80,7 @@ TEST(Operations, StatusReportsThePoolAndSurvivesWorkerDeaths) {
     ASSERT_TRUE(st["listen_queue"].isUInt()) << "unix-socket listen queue must be reported";
     EXPECT_EQ(st["listen_queue"].asUInt(), 0u);
     EXPECT_EQ(st["listen_queue_len"].asUInt(), 1024u);
-    EXPECT_EQ(st["model"]["name"].asString(), "mnist-cnn.onnx");
+    EXPECT_EQ(st["model"]["name"].asString(), "mnist");
     EXPECT_EQ(st["model"]["sha256"].asString(), expectedSha256());
     EXPECT_EQ(st["restarts"]["crash"].asUInt64(), 0u);
 
@@ -135,8 +135,8 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
         m["predictd_workers{state=idle}"].asDouble() + m["predictd_workers{state=busy}"].asDouble(),
         2);
     EXPECT_EQ(m["predictd_worker_restarts_total{reason=crash}"].asDouble(), 0);
-    EXPECT_TRUE(m.isMember("predictd_model_info{name=mnist-cnn.onnx,path=" + sourceDir() +
-                           "/model/mnist-cnn.onnx,sha256=" + expectedSha256() + ",version=1}"))
+    EXPECT_TRUE(m.isMember("predictd_model_info{name=mnist,path=" + sourceDir() +
+                           "/model/mnist/1/model.onnx,sha256=" + expectedSha256() + ",version=1}"))
         << r.body;
     EXPECT_TRUE(m.isMember("predictd_listen_queue{}"));
 }
@@ -558,7 +558,7 @@ TEST(Operations, OverloadAnswers503WithRetryAfterNot502) {
 TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     const std::string src = sourceDir();
     PredictdService::Options o;
-    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist-cnn.onnx\n";
+    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist/1/model.onnx\n";
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(20)));
@@ -566,15 +566,15 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     ASSERT_TRUE(eventually([&] { return load.ok() > 50; }, seconds(20)));
 
     // (a) reload to a different model file
-    std::filesystem::copy_file(src + "/model/mnist-cnn.onnx", s.dir() + "/reloaded.onnx");
+    std::filesystem::copy_file(src + "/model/mnist/1/model.onnx", s.dir() + "/reloaded.onnx");
     std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
                                << "/reloaded.onnx\n";
     s.supervisor().signal(SIGHUP);
     ASSERT_TRUE(eventually(
         [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(30)))
         << s.predictdLog();
-    EXPECT_EQ(parseJson(s.get("/ready").body)["model"].asString(), "reloaded.onnx");
-    EXPECT_EQ(statusOf(s)["model"]["name"].asString(), "reloaded.onnx");
+    EXPECT_EQ(parseJson(s.get("/ready").body)["model"].asString(), "mnist");
+    EXPECT_EQ(statusOf(s)["model"]["path"].asString(), s.dir() + "/reloaded.onnx");
 
     // (b) SIGKILL a random worker every second for 10 s
     std::mt19937 rng(42);

@@ -4,6 +4,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -38,7 +39,7 @@ TEST_F(PredictApi, HealthAndReady) {
     HttpResult r = service_->get("/ready");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(parseJson(r.body)["status"].asString(), "ready");
-    EXPECT_EQ(parseJson(r.body)["model"].asString(), "mnist-cnn.onnx");
+    EXPECT_EQ(parseJson(r.body)["model"].asString(), "mnist");
     EXPECT_EQ(h.headers["content-type"], "application/json");
     EXPECT_EQ(h.headers.count("server") ? h.headers["server"] : "", "nginx");  // no version
 }
@@ -294,6 +295,82 @@ TEST_F(PredictApi, NoWorkerDiedAnsweringAnyOfTheAbove) {
     EXPECT_EQ(v["restarts"]["crash"].asUInt64(), 0u) << service_->predictdLog();
     EXPECT_EQ(v["restarts"]["killed"].asUInt64(), 0u);
     EXPECT_EQ(service_->predictdLog().find(" died"), std::string::npos) << service_->predictdLog();
+}
+
+}  // namespace
+}  // namespace predictd::testing
+
+namespace predictd::testing {
+namespace {
+
+// A model repository as a user lays it out: the shipped mnist entry, plus a model whose file is
+// garbage. The broken one is reported and not served; mnist serves on every route.
+class ModelRepositoryApi : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        repo_ = makeTempDir() + "/models";
+        std::filesystem::create_directories(repo_ + "/mnist/1");
+        std::filesystem::create_directories(repo_ + "/broken/1");
+        const std::string src = sourceDir() + "/model/mnist";
+        for (const char* f : {"config.json", "self_check.png", "1/model.onnx"}) {
+            std::filesystem::copy_file(src + "/" + f, repo_ + "/mnist/" + f);
+        }
+        std::filesystem::copy_file(src + "/config.json", repo_ + "/broken/config.json");
+        std::ofstream(repo_ + "/broken/1/model.onnx") << "not an ONNX file";
+    }
+    void TearDown() override { std::filesystem::remove_all(repo_ + "/.."); }
+    std::string repo_;
+};
+
+TEST_F(ModelRepositoryApi, RoutesPerModelAndVersionAndABrokenModelIsNotServed) {
+    PredictdService::Options o;
+    o.model_repository = repo_;
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+
+    const Json::Value list = parseJson(s.get("/models").body);
+    EXPECT_EQ(list["default"].asString(), "mnist");
+    ASSERT_EQ(list["models"].size(), 2u) << list;
+    EXPECT_EQ(list["models"][0]["name"].asString(), "broken");
+    EXPECT_EQ(list["models"][0]["state"].asString(), "unavailable");
+    EXPECT_EQ(list["models"][0]["problems"].size(), 1u);
+    EXPECT_EQ(list["models"][1]["name"].asString(), "mnist");
+    EXPECT_EQ(list["models"][1]["state"].asString(), "ready");
+    EXPECT_EQ(list["models"][1]["versions"][0]["version"].asInt(), 1);
+    EXPECT_EQ(list["models"][1]["input"]["resize"].asString(), "digit");
+
+    const Json::Value one = parseJson(s.get("/models/mnist").body);
+    EXPECT_EQ(one["backend"].asString(), "onnxruntime");
+    EXPECT_EQ(one["versions"][0]["sha256"].asString().size(), 64u);
+
+    std::string body = predictBody(samplePng(3));
+    body.insert(body.size() - 1, ",\"top_k\":3");
+    for (const std::string path : {"/models/mnist/predict", "/models/mnist/versions/1/predict"}) {
+        HttpResult r = s.post(path, body);
+        ASSERT_EQ(r.status, 200) << path << " " << r.body;
+        const Json::Value v = parseJson(r.body);
+        EXPECT_EQ(v["prediction"].asInt(), 3) << r.body;
+        ASSERT_EQ(v["top_k"].size(), 3u) << r.body;
+        EXPECT_EQ(v["top_k"][0]["label"].asInt(), 3);
+        EXPECT_GE(v["top_k"][0]["score"].asDouble(), v["top_k"][1]["score"].asDouble());
+    }
+    // /predict keeps the seed's shape exactly: three keys, no top_k unless asked.
+    const Json::Value seed = parseJson(s.post("/predict", predictBody(samplePng(5))).body);
+    EXPECT_EQ(seed.getMemberNames(),
+              (std::vector<std::string>{"confidence", "prediction", "probabilities"}));
+    EXPECT_EQ(seed["prediction"].asInt(), 5);
+
+    const auto code = [](const HttpResult& r) {
+        return std::to_string(r.status) + " " + parseJson(r.body)["error"]["code"].asString();
+    };
+    EXPECT_EQ(code(s.post("/models/mnist/versions/2/predict", body)),
+              "404 model_version_not_found");
+    EXPECT_EQ(code(s.post("/models/broken/predict", body)), "404 model_not_found");
+    EXPECT_EQ(code(s.post("/models/nope/predict", body)), "404 model_not_found");
+    const HttpResult wrong = s.get("/models/mnist/predict");
+    EXPECT_EQ(code(wrong), "405 method_not_allowed");
+    EXPECT_EQ(wrong.headers.at("allow"), "POST");
+    EXPECT_EQ(code(s.post("/models", "{}")), "405 method_not_allowed");
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ TEST(SupervisorLifecycle, BadConfigurationExitsWithCode2) {
 TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
     const std::string src = sourceDir();
     PredictdService::Options o;
-    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist-cnn.onnx\n";
+    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist/1/model.onnx\n";
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
@@ -161,7 +161,7 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
     EXPECT_EQ(s.predictDigit(6), 6);
 
     // 2. A good model file: a new generation replaces every worker.
-    std::filesystem::copy_file(src + "/model/mnist-cnn.onnx", s.dir() + "/other.onnx");
+    std::filesystem::copy_file(src + "/model/mnist/1/model.onnx", s.dir() + "/other.onnx");
     std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
                                << "/other.onnx\n";
     s.supervisor().signal(SIGHUP);
@@ -175,8 +175,7 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
                    std::find(now.begin(), now.end(), first[1]) == now.end();
         },
         seconds(10)));
-    HttpResult ready = s.get("/ready");
-    EXPECT_NE(ready.body.find("other.onnx"), std::string::npos) << ready.body;
+    EXPECT_EQ(statusOf(s)["model"]["path"].asString(), s.dir() + "/other.onnx");
     EXPECT_EQ(s.predictDigit(2), 2);
 }
 

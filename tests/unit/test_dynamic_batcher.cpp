@@ -2,6 +2,8 @@
 // the same answers as one call each, and are really merged.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include <atomic>
@@ -10,13 +12,18 @@
 #include <sstream>
 #include <thread>
 
-#include "models/digit_model.hpp"
 #include "models/dynamic_batcher.hpp"
+#include "models/image_model.hpp"
 #include "models/preprocess.hpp"
 #include "ops/service_metrics.hpp"
 
 namespace predictd {
 namespace {
+
+int argmax(const Prediction& p) {
+    const auto& v = p.outputs.at(0).values;
+    return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
+}
 
 std::vector<cv::Mat> heldOutDigits(std::size_t n) {
     std::ifstream in(std::string(PREDICTD_SOURCE_DIR) + "/tests/data/heldout-1000.bin",
@@ -35,9 +42,11 @@ std::vector<cv::Mat> heldOutDigits(std::size_t n) {
 class DynamicBatcherTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        auto loaded = DigitModel::load(std::string(PREDICTD_SOURCE_DIR) + "/model/mnist-cnn.onnx");
+        auto loaded =
+            ImageModel::load(std::string(PREDICTD_SOURCE_DIR) + "/model/mnist/1/model.onnx",
+                             digitModelSpec("mnist"));
         ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-        model_.emplace(std::move(loaded).value());
+        model_ = std::move(loaded).value();
         digits_ = heldOutDigits(200);
         for (const cv::Mat& d : digits_) {
             auto one = model_->predict({d});
@@ -45,7 +54,7 @@ class DynamicBatcherTest : public ::testing::Test {
             alone_.push_back(one.value()[0]);
         }
     }
-    std::optional<DigitModel> model_;
+    std::unique_ptr<ImageModel> model_;
     std::vector<cv::Mat> digits_;
     std::vector<Prediction> alone_;
 };
@@ -56,8 +65,9 @@ TEST_F(DynamicBatcherTest, LoneCallsGiveExactlyTheModelsAnswers) {
     for (std::size_t i = 0; i < 20; ++i) {
         auto r = batcher.predict({digits_[i]});
         ASSERT_TRUE(r.ok());
-        EXPECT_EQ(r.value()[0].label, alone_[i].label);
-        EXPECT_EQ(r.value()[0].probabilities, alone_[i].probabilities);  // bit for bit
+        EXPECT_EQ(argmax(r.value()[0]), argmax(alone_[i]));
+        EXPECT_EQ(r.value()[0].outputs.at(0).values,
+                  alone_[i].outputs.at(0).values);  // bit for bit
     }
     EXPECT_EQ(metrics.inference_seconds.count.load(), 20u);
     EXPECT_EQ(metrics.batch_size.sum_micros.load(), 20u);  // sum of images, one per pass
@@ -89,9 +99,10 @@ TEST_F(DynamicBatcherTest, ConcurrentCallsAreMergedAndAnswersMatch) {
                     continue;
                 }
                 const Prediction& p = r.value()[0];
-                label_mismatches += p.label != alone_[i].label ? 1 : 0;
+                label_mismatches += argmax(p) != argmax(alone_[i]) ? 1 : 0;
                 for (std::size_t k = 0; k < 10; ++k) {
-                    if (std::abs(p.probabilities[k] - alone_[i].probabilities[k]) > 1e-6f) {
+                    if (std::abs(p.outputs.at(0).values[k] - alone_[i].outputs.at(0).values[k]) >
+                        1e-6f) {
                         ++mismatches;
                         break;
                     }

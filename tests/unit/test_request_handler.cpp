@@ -59,13 +59,15 @@ HttpRequest get(std::string path, std::string method = "GET") {
 class RequestHandlerTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        auto loaded = DigitModel::load(kSourceDir + "/model/mnist-cnn.onnx");
-        ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-        model_.emplace(std::move(loaded).value());
+        models_ = std::make_unique<ModelRepository>(ModelRepository::load(
+            {"", kSourceDir + "/model/mnist/1/model.onnx", "mnist"}, RequestLimits{},
+            BatchingOptions{}, nullptr,
+            [](bool ok, const std::string& line) { EXPECT_TRUE(ok) << line; }));
+        ASSERT_NE(models_->defaultModel(), nullptr);
     }
-    static void TearDownTestSuite() { model_.reset(); }
+    static void TearDownTestSuite() { models_.reset(); }
 
-    static RequestHandler handler(RequestLimits limits = {}) { return {*model_, limits}; }
+    static RequestHandler handler(RequestLimits limits = {}) { return {*models_, limits}; }
 
     static void expectError(const HttpResponse& r, int status, const std::string& code,
                             const std::string& message = "") {
@@ -79,7 +81,7 @@ class RequestHandlerTest : public ::testing::Test {
     }
 
   private:
-    static inline std::optional<DigitModel> model_;
+    static inline std::unique_ptr<ModelRepository> models_;
 };
 
 TEST_F(RequestHandlerTest, UnknownPathIs404) {
@@ -127,7 +129,7 @@ TEST_F(RequestHandlerTest, ReadyNamesTheModelFile) {
     for (const std::string method : {"GET", "HEAD"}) {
         const HttpResponse r = handler().handle(get("/ready", method));
         EXPECT_EQ(r.status, 200);
-        EXPECT_EQ(r.body, R"({"model":"mnist-cnn.onnx","status":"ready"})");
+        EXPECT_EQ(r.body, R"({"model":"mnist","status":"ready"})");
     }
 }
 

@@ -11,6 +11,12 @@
 namespace predictd {
 namespace {
 
+Answer tenClasses() {
+    Answer a;
+    a.probabilities.resize(10);
+    return a;
+}
+
 Json::Value parse(const std::string& text) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
@@ -22,8 +28,8 @@ Json::Value parse(const std::string& text) {
     return v;
 }
 
-Prediction sample() {
-    Prediction p;
+Answer sample() {
+    Answer p = tenClasses();
     p.label = 7;
     p.confidence = 0.99812f;
     p.probabilities = {0.0f,     0.001f,  1e-9f,    0.5f,     0.25f,
@@ -33,13 +39,12 @@ Prediction sample() {
 
 TEST(ResponseEncode, PredictionExactText) {
     // jsoncpp writes object keys in sorted order.
-    EXPECT_EQ(encodePrediction(sample()),
-              R"({"confidence":0.9981,"prediction":7,"probabilities":)"
-              R"([0.0,0.001,0.0,0.5,0.25,0.1235,0.0002,0.9981,0.0,1.0]})");
+    EXPECT_EQ(encodeAnswer(sample()), R"({"confidence":0.9981,"prediction":7,"probabilities":)"
+                                      R"([0.0,0.001,0.0,0.5,0.25,0.1235,0.0002,0.9981,0.0,1.0]})");
 }
 
 TEST(ResponseEncode, PredictionRoundTrips) {
-    const Json::Value v = parse(encodePrediction(sample()));
+    const Json::Value v = parse(encodeAnswer(sample()));
     EXPECT_EQ(v["prediction"].asInt(), 7);
     EXPECT_DOUBLE_EQ(v["confidence"].asDouble(), 0.9981);
     ASSERT_EQ(v["probabilities"].size(), 10u);
@@ -48,8 +53,8 @@ TEST(ResponseEncode, PredictionRoundTrips) {
 }
 
 TEST(ResponseEncode, BatchExactTextAndRoundTrip) {
-    Prediction a = sample();
-    Prediction b;
+    Answer a = sample();
+    Answer b = tenClasses();
     b.label = 0;
     b.confidence = 0.5f;
     b.probabilities = {0.5f, 0.5f, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -81,6 +86,47 @@ TEST(ResponseEncode, ErrorEscapesAndRoundTrips) {
     const Json::Value v = parse(text);
     EXPECT_EQ(v["error"]["code"].asString(), "image_too_large");
     EXPECT_EQ(v["error"]["message"].asString(), message);
+}
+
+}  // namespace
+}  // namespace predictd
+
+namespace predictd {
+namespace {
+
+TEST(ResponseEncode, LabelledAnswerWithTopK) {
+    const std::vector<std::string> labels = {"cat", "dog", "owl"};
+    Answer a;
+    a.label = 1;
+    a.confidence = 0.7f;
+    a.probabilities = {0.2f, 0.7f, 0.1f};
+    a.label_names = &labels;
+    a.top_k = {{1, 0.7f}, {0, 0.2f}};
+    EXPECT_EQ(encodeAnswer(a),
+              R"({"confidence":0.7,"prediction":"dog","probabilities":[0.2,0.7,0.1],)"
+              R"("top_k":[{"label":"dog","score":0.7},{"label":"cat","score":0.2}]})");
+}
+
+TEST(ResponseEncode, TopKWithoutLabelsNamesClassIndices) {
+    Answer a;
+    a.label = 2;
+    a.confidence = 0.6f;
+    a.probabilities = {0.1f, 0.3f, 0.6f};
+    a.top_k = {{2, 0.6f}};
+    EXPECT_EQ(encodeAnswer(a), R"({"confidence":0.6,"prediction":2,"probabilities":[0.1,0.3,0.6],)"
+                               R"("top_k":[{"label":2,"score":0.6}]})");
+}
+
+TEST(ResponseEncode, ScoresAndDistributionMean) {
+    Answer s;
+    s.kind = OutputKind::kScores;
+    s.scores = {{"attractiveness", {1}, {0.625f}}, {"embedding", {3}, {1.f, 2.f, 3.f}}};
+    EXPECT_EQ(encodeAnswer(s), R"({"scores":{"attractiveness":0.625,"embedding":[1.0,2.0,3.0]}})");
+    Answer d;
+    d.kind = OutputKind::kDistributionMean;
+    d.probabilities = {0.25f, 0.5f, 0.25f};
+    d.mean = 2.0;
+    EXPECT_EQ(encodeAnswer(d), R"({"distribution":[0.25,0.5,0.25],"score":2.0})");
 }
 
 }  // namespace

@@ -10,10 +10,16 @@
 namespace predictd {
 namespace {
 
-Prediction withValues(std::mt19937& rng, const std::vector<float>& specials) {
+Answer tenClasses() {
+    Answer a;
+    a.probabilities.resize(10);
+    return a;
+}
+
+Answer withValues(std::mt19937& rng, const std::vector<float>& specials) {
     std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
     std::uniform_int_distribution<std::size_t> pick(0, specials.size() - 1);
-    Prediction p;
+    Answer p = tenClasses();
     p.label = static_cast<int>(rng() % 10);
     for (float& q : p.probabilities) {
         q = (rng() % 3 == 0) ? specials[pick(rng)] : uniform(rng);
@@ -28,8 +34,8 @@ TEST(ResponseEncodeReference, MatchesJsoncppByteForByte) {
                                          0.1f,     0.9999f,  0.00001f, 0.0001f,  0.25f};
     std::mt19937 rng(20261125);
     for (int i = 0; i < 20000; ++i) {
-        const Prediction p = withValues(rng, specials);
-        ASSERT_EQ(encodePrediction(p), encodePredictionWithJsoncpp(p)) << "case " << i;
+        const Answer p = withValues(rng, specials);
+        ASSERT_EQ(encodeAnswer(p), encodeAnswerWithJsoncpp(p)) << "case " << i;
     }
 }
 
@@ -37,23 +43,23 @@ TEST(ResponseEncodeReference, MatchesJsoncppByteForByte) {
 // so ours writes null there too (a softmax never gives either; this is about never emitting
 // invalid JSON).
 TEST(ResponseEncodeReference, NonFiniteNumbersBecomeNull) {
-    Prediction p;
+    Answer p = tenClasses();
     p.label = 1;
     p.probabilities[1] = std::numeric_limits<float>::quiet_NaN();
     p.probabilities[2] = std::numeric_limits<float>::infinity();
     p.confidence = p.probabilities[1];
-    EXPECT_EQ(encodePrediction(p),
+    EXPECT_EQ(encodeAnswer(p),
               R"({"confidence":null,"prediction":1,"probabilities":[0.0,null,null,0.0,0.0,0.0,)"
               R"(0.0,0.0,0.0,0.0]})");
 }
 
 TEST(ResponseEncodeReference, BatchIsTheListOfPredictions) {
-    Prediction a;
+    Answer a = tenClasses();
     a.label = 3;
     a.confidence = 0.75f;
     a.probabilities[3] = 0.75f;
     EXPECT_EQ(encodeBatch({a, a}),
-              "{\"predictions\":[" + encodePrediction(a) + "," + encodePrediction(a) + "]}");
+              "{\"predictions\":[" + encodeAnswer(a) + "," + encodeAnswer(a) + "]}");
 }
 
 }  // namespace

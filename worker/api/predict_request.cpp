@@ -177,6 +177,13 @@ Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits
     }
 
     PredictRequest request;
+    if (root.isMember("top_k")) {
+        const Json::Value& k = root["top_k"];
+        if (!k.isInt() || k.asInt() < 0 || k.asInt() > 1000) {
+            return badRequest("wrong_type", "\"top_k\" must be an integer 0..1000");
+        }
+        request.top_k = k.asInt();
+    }
     if (hasImage) {
         const Json::Value& image = root["image"];
         if (!image.isString()) {

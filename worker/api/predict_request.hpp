@@ -1,6 +1,7 @@
 // predict_request.hpp — the JSON body of POST /predict → a PredictRequest value.
 //
-// Owns the request schema ({"image": ...} or {"images": [...]}) and its errors. The images
+// Owns the request schema ({"image": ...} or {"images": [...]}, optionally "top_k": N) and its
+// errors. The images
 // stay base64 text here; decoding them is base64_decode's job.
 #pragma once
 
@@ -16,6 +17,7 @@ namespace predictd {
 struct PredictRequest {
     std::vector<std::string> images;  // base64 text, one per image, in request order
     bool batch = false;               // true for {"images": [...]}, false for {"image": ...}
+    int top_k = -1;                   // "top_k": classes to list; -1: the model's default
 };
 
 // Errors (status code): 400 json_too_deep (arrays/objects nested deeper than

@@ -1,7 +1,8 @@
 // response_encode.cpp — JSON rendering with one shared jsoncpp writer configuration.
 //
-// Errors go through jsoncpp. Predictions, the one body on the hot path, are written directly
-// into a string: their shape is fixed (an int and eleven numbers), and jsoncpp's Value tree and
+// Errors, and answers with label names, top-k, scores or distributions, go through jsoncpp. The
+// plain classification answer (the digit model's), the one body on the hot path, is written
+// directly into a string: its shape is fixed (an int and N numbers), and jsoncpp's Value tree and
 // stream writer cost ~60 000 instructions per answer (callgrind), as much as decoding the PNG.
 // The text is byte-for-byte what jsoncpp writes with the settings below (keys in alphabetical
 // order, 4 decimals, trailing zeros dropped but one kept after the point); a unit test compares
@@ -33,15 +34,54 @@ std::string write(const Json::Value& value) {
     return Json::writeString(writerBuilder(), value);
 }
 
-Json::Value predictionValue(const Prediction& p) {
-    Json::Value v(Json::objectValue);
-    v["prediction"] = p.label;
-    v["confidence"] = static_cast<double>(p.confidence);
-    Json::Value probs(Json::arrayValue);
-    for (const float q : p.probabilities) {
-        probs.append(static_cast<double>(q));
+Json::Value labelValue(const Answer& a, int index) {
+    if (a.label_names != nullptr && !a.label_names->empty()) {
+        return Json::Value((*a.label_names)[static_cast<std::size_t>(index)]);
     }
-    v["probabilities"] = std::move(probs);
+    return Json::Value(index);
+}
+
+Json::Value floatArray(const std::vector<float>& values) {
+    Json::Value arr(Json::arrayValue);
+    for (const float q : values) {
+        arr.append(static_cast<double>(q));
+    }
+    return arr;
+}
+
+Json::Value answerValue(const Answer& a) {
+    Json::Value v(Json::objectValue);
+    switch (a.kind) {
+        case OutputKind::kClassification:
+            v["prediction"] = labelValue(a, a.label);
+            v["confidence"] = static_cast<double>(a.confidence);
+            v["probabilities"] = floatArray(a.probabilities);
+            if (!a.top_k.empty()) {
+                Json::Value top(Json::arrayValue);
+                for (const ClassScore& c : a.top_k) {
+                    Json::Value row(Json::objectValue);
+                    row["label"] = labelValue(a, c.index);
+                    row["score"] = static_cast<double>(c.score);
+                    top.append(row);
+                }
+                v["top_k"] = std::move(top);
+            }
+            break;
+        case OutputKind::kScores: {
+            Json::Value scores(Json::objectValue);
+            for (const OutputValues& o : a.scores) {
+                scores[o.name] = o.values.size() == 1 && o.shape.size() <= 1
+                                     ? Json::Value(static_cast<double>(o.values.front()))
+                                     : floatArray(o.values);
+            }
+            v["scores"] = std::move(scores);
+            break;
+        }
+        case OutputKind::kDistributionMean:
+            v["score"] = a.mean;
+            v["distribution"] = floatArray(a.probabilities);
+            break;
+    }
     return v;
 }
 
@@ -65,35 +105,43 @@ void appendNumber(std::string& out, double v) {
     out.append(buf, end);
 }
 
-void appendPrediction(std::string& out, const Prediction& p) {
+// The hot path: a classification answer without label names or top-k (the digit model's
+// seed-compatible shape) is written by hand; anything else goes through jsoncpp.
+void appendAnswer(std::string& out, const Answer& a) {
+    const bool plain = a.kind == OutputKind::kClassification && a.top_k.empty() &&
+                       (a.label_names == nullptr || a.label_names->empty());
+    if (!plain) {
+        out += write(answerValue(a));
+        return;
+    }
     out += "{\"confidence\":";
-    appendNumber(out, static_cast<double>(p.confidence));
+    appendNumber(out, static_cast<double>(a.confidence));
     out += ",\"prediction\":";
-    out += std::to_string(p.label);
+    out += std::to_string(a.label);
     out += ",\"probabilities\":[";
-    for (std::size_t i = 0; i < p.probabilities.size(); ++i) {
+    for (std::size_t i = 0; i < a.probabilities.size(); ++i) {
         if (i != 0) {
             out += ',';
         }
-        appendNumber(out, static_cast<double>(p.probabilities[i]));
+        appendNumber(out, static_cast<double>(a.probabilities[i]));
     }
     out += "]}";
 }
 
 }  // namespace
 
-std::string encodePrediction(const Prediction& prediction) {
+std::string encodeAnswer(const Answer& answer) {
     std::string out;
     out.reserve(128);
-    appendPrediction(out, prediction);
+    appendAnswer(out, answer);
     return out;
 }
 
-std::string encodePredictionWithJsoncpp(const Prediction& prediction) {
-    return write(predictionValue(prediction));
+std::string encodeAnswerWithJsoncpp(const Answer& answer) {
+    return write(answerValue(answer));
 }
 
-std::string encodeBatch(const std::vector<Prediction>& predictions) {
+std::string encodeBatch(const std::vector<Answer>& predictions) {
     std::string out;
     out.reserve(16 + predictions.size() * 128);
     out += "{\"predictions\":[";
@@ -101,7 +149,7 @@ std::string encodeBatch(const std::vector<Prediction>& predictions) {
         if (i != 0) {
             out += ',';
         }
-        appendPrediction(out, predictions[i]);
+        appendAnswer(out, predictions[i]);
     }
     out += "]}";
     return out;

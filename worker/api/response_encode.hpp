@@ -7,18 +7,23 @@
 #include <vector>
 
 #include "api/api_error.hpp"
-#include "models/digit_model.hpp"
+#include "models/postprocess.hpp"
 
 namespace predictd {
 
-// {"prediction":7,"confidence":0.9981,"probabilities":[p0,...,p9]}
-std::string encodePrediction(const Prediction& prediction);
+// Keys in alphabetical order (jsoncpp's), numbers with 4 decimals:
+//   classification:    {"confidence":0.9981,"prediction":7,"probabilities":[p0,...],
+//                       "top_k":[{"label":7,"score":0.9981},...]}  (top_k only when asked;
+//                       "prediction" and "label" are the label name when the model has labels)
+//   scores:            {"scores":{"<output>":1.25 or [...]}}
+//   distribution_mean: {"distribution":[p1,...,pN],"score":5.43}
+std::string encodeAnswer(const Answer& answer);
 
-// The same through jsoncpp's writer: the reference encodePrediction is tested against.
-std::string encodePredictionWithJsoncpp(const Prediction& prediction);
+// The same through jsoncpp's writer: the reference encodeAnswer is tested against.
+std::string encodeAnswerWithJsoncpp(const Answer& answer);
 
-// {"predictions":[{...as encodePrediction...},...]}
-std::string encodeBatch(const std::vector<Prediction>& predictions);
+// {"predictions":[{...as encodeAnswer...},...]}
+std::string encodeBatch(const std::vector<Answer>& answers);
 
 // {"error":{"code":"...","message":"..."}}
 std::string encodeError(const ApiError& error);

@@ -57,7 +57,7 @@ bool exceeds(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
     return width == 0 || height == 0 || width * height > limit;
 }
 
-Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& limits) {
+Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& limits, int flags) {
     const auto header = readImageHeader(bytes);
     if (!header) {
         return undecodable("not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
@@ -92,7 +92,7 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
         // imdecode only reads its input; the const_cast lets us wrap the bytes without a copy.
         const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
                               const_cast<char*>(bytes.data()));  // NOLINT(*-const-cast)
-        image = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
+        image = cv::imdecode(encoded, flags);
     } catch (const cv::Exception& e) {
         return undecodable("could not decode " + header->format + " image: " + e.err);
     } catch (const std::exception& e) {
@@ -111,9 +111,9 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
 
 }  // namespace
 
-Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits) {
+Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits, int imread_flags) {
     try {
-        return decodeUnchecked(bytes, limits);
+        return decodeUnchecked(bytes, limits, imread_flags);
     } catch (const std::exception& e) {
         return undecodable(std::string("could not decode image: ") + e.what());
     }

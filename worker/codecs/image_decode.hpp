@@ -22,6 +22,11 @@ namespace predictd {
 //   413 image_too_large: a zero dimension, or width*height > limits.max_image_pixels.
 // Then 400 undecodable_image for GIF (its header is read, but OpenCV 4.6 cannot decode it), an
 // input OpenCV might hand to its DICOM decoder ("DICM" at offset 128), or a decoder failure.
-Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits);
+//
+// `imread_flags` are cv::imdecode's: IMREAD_UNCHANGED (the default, for the digit recipe) or, for
+// colour models, IMREAD_COLOR (8-bit BGR, a JPEG's EXIF orientation applied) with
+// IMREAD_IGNORE_ORIENTATION when the model's config turns orientation off.
+Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits,
+                            int imread_flags = -1 /* cv::IMREAD_UNCHANGED */);
 
 }  // namespace predictd

@@ -3,7 +3,7 @@
 
 namespace predictd {
 
-DynamicBatcher::DynamicBatcher(DigitModel& model, BatchingOptions options, ServiceMetrics* metrics)
+DynamicBatcher::DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics)
     : model_(model), options_(options), metrics_(metrics) {}
 
 void DynamicBatcher::requestStarted() {

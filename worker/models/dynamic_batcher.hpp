@@ -15,7 +15,6 @@
 #include <deque>
 #include <mutex>
 
-#include "models/digit_model.hpp"
 #include "models/predictor.hpp"
 #include "ops/service_metrics.hpp"
 
@@ -28,11 +27,10 @@ struct BatchingOptions {
 
 class DynamicBatcher final : public Predictor {
   public:
-    DynamicBatcher(DigitModel& model, BatchingOptions options, ServiceMetrics* metrics);
+    DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics);
 
     // Thread-safe; blocks until this call's predictions are ready.
     Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& digits) override;
-    [[nodiscard]] const std::string& path() const override { return model_.path(); }
 
     // A request was accepted and will reach predict() soon / is done (called by the acceptor
     // threads); lets a leader tell "more is coming" from "nothing else to wait for".
@@ -48,7 +46,7 @@ class DynamicBatcher final : public Predictor {
 
     void lead(std::unique_lock<std::mutex>& lock);
 
-    DigitModel& model_;
+    Predictor& model_;
     BatchingOptions options_;
     ServiceMetrics* metrics_;
 

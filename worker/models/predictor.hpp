@@ -1,8 +1,9 @@
-// predictor.hpp — what the request handler needs from "the model": digits in, predictions out.
+// predictor.hpp — what the request path needs from "a model": preprocessed images in, raw
+// predictions out.
 //
-// DigitModel is the plain one (one forward pass per call, one thread); DynamicBatcher merges
-// concurrent calls from a worker's acceptor threads into shared forward passes. The handler does
-// not know which one it talks to.
+// ImageModel is the plain one (one forward pass per call); DynamicBatcher merges concurrent
+// calls from a worker's acceptor threads into shared forward passes. The handler does not know
+// which one it talks to.
 #pragma once
 
 #include <string>
@@ -11,18 +12,17 @@
 #include <opencv2/core/mat.hpp>
 
 #include "api/api_error.hpp"
+#include "models/prediction.hpp"
 
 namespace predictd {
-
-struct Prediction;
 
 class Predictor {
   public:
     virtual ~Predictor() = default;
-    // One Prediction per 28x28 CV_32FC1 digit, in order. Error: 500 inference_failed.
-    virtual Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& digits) = 0;
-    // The ONNX file behind it, for /ready.
-    [[nodiscard]] virtual const std::string& path() const = 0;
+    // One Prediction per image, in order. Each image is preprocessImage's output for this
+    // model: float32, the model's input height × width, 1 or 3 channels (HWC). Error: 500
+    // inference_failed.
+    virtual Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& images) = 0;
 };
 
 }  // namespace predictd

@@ -27,6 +27,7 @@
 #include <string>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace predictd {
@@ -171,6 +172,201 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
             gray = gray.clone();
         }
         return gray;
+    } catch (const cv::Exception& e) {
+        return unusable(std::string("could not preprocess image: ") + e.err);
+    } catch (const std::exception& e) {
+        return unusable(std::string("could not preprocess image: ") + e.what());
+    }
+}
+
+}  // namespace predictd
+
+// ---- Declared preprocessing (model_spec.hpp) -----------------------------------------------
+//
+//   1. Depth to 8 bits: 16-bit ÷ 257 (rounded), float × 255 (saturated), so every resize below
+//      runs on 8-bit pixels (cheaper; photos are 8-bit anyway).
+//   2. Channels: alpha composited over white; then gray (BT.601), RGB or BGR as declared; a
+//      gray image feeding a 3-channel model is replicated.
+//   3. Resize (interpolation as declared):
+//      stretch     — straight to width × height;
+//      center_crop — shorter side to round(side ÷ crop_fraction) keeping the aspect ratio, then
+//                    the centre width × height (torchvision's Resize(256) + CenterCrop(224));
+//      letterbox   — fit inside width × height keeping the aspect ratio, centred, the rest
+//                    filled with pad_value.
+//   4. Values: float32 (pixel ÷ divisor − mean[c]) ÷ std[c].
+namespace predictd {
+namespace {
+
+int cvInterpolation(Interpolation i) {
+    switch (i) {
+        case Interpolation::kLinear:
+            return cv::INTER_LINEAR;
+        case Interpolation::kCubic:
+            return cv::INTER_CUBIC;
+        case Interpolation::kArea:
+            break;
+    }
+    return cv::INTER_AREA;
+}
+
+cv::Mat toEightBit(const cv::Mat& image) {
+    cv::Mat out;
+    switch (image.depth()) {
+        case CV_8U:
+            return image;
+        case CV_16U:
+            image.convertTo(out, CV_8U, 1.0 / 257.0);
+            return out;
+        default: {
+            cv::Mat f;
+            image.convertTo(f, CV_32F);
+            cv::patchNaNs(f, 0.0);
+            f.convertTo(out, CV_8U, 255.0);
+            return out;
+        }
+    }
+}
+
+// 8-bit, 1/3/4 channels in OpenCV's order (BGR[A]) → the declared colour order.
+cv::Mat toColor(const cv::Mat& bgr, ColorOrder order, int channels) {
+    cv::Mat src = bgr;
+    if (src.channels() == 4) {  // composite over white
+        cv::Mat bgrPart;
+        cv::Mat alpha;
+        cv::cvtColor(src, bgrPart, cv::COLOR_BGRA2BGR);
+        cv::extractChannel(src, alpha, 3);
+        cv::Mat alpha3;
+        cv::cvtColor(alpha, alpha3, cv::COLOR_GRAY2BGR);
+        cv::Mat a;
+        alpha3.convertTo(a, CV_32F, 1.0 / 255.0);
+        cv::Mat c;
+        bgrPart.convertTo(c, CV_32F);
+        cv::Mat white(c.size(), CV_32FC3, cv::Scalar::all(255.0));
+        cv::Mat mixed = c.mul(a) + white.mul(cv::Scalar::all(1.0) - a);
+        mixed.convertTo(src, CV_8U);
+    }
+    cv::Mat out;
+    if (order == ColorOrder::kGray || channels == 1) {
+        if (src.channels() == 3) {
+            cv::cvtColor(src, out, cv::COLOR_BGR2GRAY);
+        } else {
+            out = src;
+        }
+        if (channels == 3) {
+            cv::cvtColor(out, out, cv::COLOR_GRAY2BGR);
+        }
+        return out;
+    }
+    if (src.channels() == 1) {
+        cv::cvtColor(src, out, cv::COLOR_GRAY2BGR);  // replicated: the order does not matter
+        return out;
+    }
+    if (order == ColorOrder::kRGB) {
+        cv::cvtColor(src, out, cv::COLOR_BGR2RGB);
+        return out;
+    }
+    return src;
+}
+
+cv::Mat resizeTo(const cv::Mat& src, const InputSpec& in, const PreprocessSpec& p) {
+    const int w = in.width;
+    const int h = in.height;
+    const int interp = cvInterpolation(p.interpolation);
+    cv::Mat out;
+    switch (p.resize) {
+        case ResizePolicy::kCenterCrop: {
+            // Shorter side to side ÷ crop_fraction, then the centre w × h.
+            const double target = std::max(w, h) / p.crop_fraction;
+            const double scale = target / std::min(src.cols, src.rows);
+            const int rw = std::max(w, static_cast<int>(std::lround(src.cols * scale)));
+            const int rh = std::max(h, static_cast<int>(std::lround(src.rows * scale)));
+            cv::Mat resized;
+            if (rw == src.cols && rh == src.rows) {
+                resized = src;
+            } else {
+                cv::resize(src, resized, cv::Size(rw, rh), 0, 0, interp);
+            }
+            const int x = (rw - w) / 2;
+            const int y = (rh - h) / 2;
+            return resized(cv::Rect(x, y, w, h));
+        }
+        case ResizePolicy::kLetterbox: {
+            const double scale = std::min(double(w) / src.cols, double(h) / src.rows);
+            const int rw = std::clamp(static_cast<int>(std::lround(src.cols * scale)), 1, w);
+            const int rh = std::clamp(static_cast<int>(std::lround(src.rows * scale)), 1, h);
+            cv::Mat resized;
+            cv::resize(src, resized, cv::Size(rw, rh), 0, 0, interp);
+            const int left = (w - rw) / 2;
+            const int top = (h - rh) / 2;
+            cv::copyMakeBorder(resized, out, top, h - rh - top, left, w - rw - left,
+                               cv::BORDER_CONSTANT, cv::Scalar::all(p.pad_value));
+            return out;
+        }
+        case ResizePolicy::kStretch:
+        case ResizePolicy::kDigit:
+            break;
+    }
+    if (src.cols == w && src.rows == h) {
+        return src;
+    }
+    cv::resize(src, out, cv::Size(w, h), 0, 0, interp);
+    return out;
+}
+
+// float32 (v ÷ divisor − mean[c]) ÷ std[c] in one pass: convertTo then per-channel affine.
+cv::Mat normalise(const cv::Mat& src, const PreprocessSpec& p, double input_scale) {
+    cv::Mat out;
+    const int channels = src.channels();
+    if (channels == 1) {
+        src.convertTo(out, CV_32F, input_scale / p.divisor / p.std[0], -p.mean[0] / p.std[0]);
+        return out;
+    }
+    src.convertTo(out, CV_32F);
+    const cv::Scalar mul(input_scale / p.divisor / p.std[0], input_scale / p.divisor / p.std[1],
+                         input_scale / p.divisor / p.std[2]);
+    const cv::Scalar add(-p.mean[0] / p.std[0], -p.mean[1] / p.std[1], -p.mean[2] / p.std[2]);
+    cv::multiply(out, mul, out);
+    cv::add(out, add, out);
+    return out;
+}
+
+}  // namespace
+
+int imreadFlagsFor(const PreprocessSpec& spec) {
+    if (spec.resize == ResizePolicy::kDigit || spec.color == ColorOrder::kGray) {
+        return cv::IMREAD_UNCHANGED;
+    }
+    return spec.exif_orientation ? cv::IMREAD_COLOR
+                                 : (cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+}
+
+Result<cv::Mat> preprocessImage(const cv::Mat& image, const ModelSpec& spec) {
+    const InputSpec& in = spec.input;
+    const PreprocessSpec& p = spec.preprocess;
+    if (p.resize == ResizePolicy::kDigit) {
+        auto digit = preprocessDigit(image);
+        if (!digit.ok() || (in.width == kDigitSide && in.height == kDigitSide && p.mean[0] == 0.0 &&
+                            p.std[0] == 1.0 && in.channels == 1)) {
+            return digit;  // the MNIST contract as is: [0,1], 28×28
+        }
+        cv::Mat d = resizeTo(digit.value(), in, p);
+        if (in.channels == 3) {
+            cv::cvtColor(d, d, cv::COLOR_GRAY2BGR);
+        }
+        return normalise(d, p, p.divisor);  // digit values are in [0,1]: undo the ÷ divisor
+    }
+    try {
+        if (image.empty() || image.dims != 2) {
+            return unusable("image has no pixels");
+        }
+        const int channels = image.channels();
+        if (channels != 1 && channels != 3 && channels != 4) {
+            return unusable("unsupported image with " + std::to_string(channels) + " channels");
+        }
+        const cv::Mat eight = toEightBit(image);
+        const cv::Mat colored = toColor(eight, p.color, in.channels);
+        const cv::Mat sized = resizeTo(colored, in, p);
+        return normalise(sized, p, 1.0);
     } catch (const cv::Exception& e) {
         return unusable(std::string("could not preprocess image: ") + e.err);
     } catch (const std::exception& e) {

@@ -52,7 +52,10 @@ const std::vector<FlagMapping>& configFlags() {
         {"--min-spare", "pm.min_spare", "dynamic: fewest idle workers (1)"},
         {"--max-spare", "pm.max_spare", "dynamic: most idle workers (3)"},
         {"--idle-timeout", "pm.idle_timeout", "ondemand: seconds before an idle worker retires"},
-        {"--model", "model.path", "ONNX model file"},
+        {"--model-repository", "model.repository",
+         "directory of models: <model>/config.json, <model>/<version>/model.onnx"},
+        {"--model", "model.path", "serve this one ONNX file instead of the repository"},
+        {"--default-model", "model.default", "the model POST /predict uses (mnist)"},
         {"--max-body-bytes", "limits.max_body_bytes", "largest request body (8388608)"},
         {"--max-batch", "limits.max_batch", "most images in one request (64)"},
         {"--max-image-pixels", "limits.max_image_pixels", "largest width*height (16777216)"},
@@ -185,14 +188,25 @@ bool loadServiceConfig(const std::string& ini_path,
         c.start_workers = std::min(c.start_workers, c.workers);
         c.idle_timeout = readSeconds(*conf, "pm.idle_timeout", 10.0);
 
-        std::string model = conf->getString("model.path", "/usr/share/predictd/mnist-cnn.onnx");
         // A relative model path in the ini file is relative to the ini file's directory; on the
         // command line it is relative to the working directory.
-        Poco::Path model_path(model);
-        if (model_path.isRelative() && !flags->has("model.path") && !base_dir.empty()) {
-            model_path.makeAbsolute(Poco::Path(base_dir));
+        const auto modelPath = [&](const char* key, const std::string& fallback) {
+            const std::string value = conf->getString(key, fallback);
+            if (value.empty()) {
+                return value;
+            }
+            Poco::Path path(value);
+            if (path.isRelative() && !flags->has(key) && !base_dir.empty()) {
+                path.makeAbsolute(Poco::Path(base_dir));
+            }
+            return path.toString();
+        };
+        c.model_repository = modelPath("model.repository", "/usr/share/predictd/models");
+        c.model_path = modelPath("model.path", "");
+        c.default_model = conf->getString("model.default", "mnist");
+        if (c.default_model.empty() || c.default_model.find('/') != std::string::npos) {
+            throw std::invalid_argument("model.default must name a model (no '/')");
         }
-        c.model_path = model_path.toString();
 
         c.limits.max_body_bytes = static_cast<std::size_t>(
             readInt(*conf, "limits.max_body_bytes", 8LL << 20, 1024, 1LL << 30));

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "process/listen_socket.hpp"
 #include "api/request_limits.hpp"
+#include "models/model_source.hpp"
+#include "process/listen_socket.hpp"
 
 namespace predictd {
 
@@ -46,7 +47,12 @@ struct ServiceConfig {
     int max_spare = 3;                            // max_spare = 3
     double idle_timeout = 10.0;                   // idle_timeout = 10 (seconds, ondemand)
     // [model]
-    std::string model_path;  // path = /usr/share/predictd/mnist-cnn.onnx
+    std::string model_repository = "/usr/share/predictd/models";  // repository = …
+    std::string model_path;               // path = (empty: the repository; else this one file)
+    std::string default_model = "mnist";  // default = mnist: the model POST /predict uses
+    [[nodiscard]] ModelSource modelSource() const {
+        return {model_repository, model_path, default_model};
+    }
     // [limits]
     RequestLimits limits;
     // [log]

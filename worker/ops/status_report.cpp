@@ -79,7 +79,7 @@ std::string renderStatusJson(const Scoreboard& board, const ServiceConfig& confi
         restarts[restartReasonName(static_cast<RestartReason>(r))] = load(m.restarts[r]);
     }
     v["restarts"] = restarts;
-    v["model"]["name"] = std::filesystem::path(model.path).filename().string();
+    v["model"]["name"] = model.name;
     v["model"]["path"] = model.path;
     v["model"]["sha256"] = model.sha256;
     v["model"]["generation"] = model.generation;
@@ -226,8 +226,7 @@ std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue>
 
     const ModelInfo model = board.model();
     header(out, "predictd_model_info", "gauge", "The model the serving generation uses.");
-    out += "predictd_model_info{name=\"" +
-           escapeLabel(std::filesystem::path(model.path).filename().string()) + "\",path=\"" +
+    out += "predictd_model_info{name=\"" + escapeLabel(model.name) + "\",path=\"" +
            escapeLabel(model.path) + "\",sha256=\"" + escapeLabel(model.sha256) + "\",version=\"" +
            std::to_string(model.generation) + "\"} 1\n";
     return out;

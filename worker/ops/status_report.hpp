@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "transport/http_types.hpp"
+#include "ops/service_config.hpp"
 #include "process/listen_queue.hpp"
 #include "process/scoreboard.hpp"
-#include "ops/service_config.hpp"
+#include "transport/http_types.hpp"
 
 namespace predictd {
 

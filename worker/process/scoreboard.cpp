@@ -49,6 +49,7 @@ Scoreboard::~Scoreboard() {
 void Scoreboard::publishModel(const ModelInfo& info) {
     SharedModelInfo& m = shared_->model;
     m.seq.fetch_add(1, std::memory_order_acq_rel);  // odd: writing
+    std::snprintf(m.name, sizeof(m.name), "%s", info.name.c_str());
     std::snprintf(m.path, sizeof(m.path), "%s", info.path.c_str());
     std::snprintf(m.sha256, sizeof(m.sha256), "%s", info.sha256.c_str());
     m.generation.store(info.generation, std::memory_order_relaxed);
@@ -63,6 +64,7 @@ ModelInfo Scoreboard::model() const {
         if (before % 2 != 0) {
             continue;
         }
+        out.name = m.name;
         out.path = m.path;
         out.sha256 = m.sha256;
         out.generation = m.generation.load(std::memory_order_relaxed);

@@ -43,11 +43,13 @@ struct ScoreboardSlot {
 // (start, completed reload) under a sequence counter; readers retry while it is odd or changes.
 struct SharedModelInfo {
     std::atomic<std::uint32_t> seq{0};
+    char name[128] = {};  // the default model's name
     char path[512] = {};
     char sha256[65] = {};
     std::atomic<std::uint32_t> generation{0};
 };
 struct ModelInfo {
+    std::string name;
     std::string path;
     std::string sha256;
     std::uint32_t generation = 0;

@@ -14,11 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <Poco/DigestEngine.h>
-#include <Poco/DigestStream.h>
 #include <Poco/Logger.h>
-#include <Poco/SHA2Engine.h>
-#include <Poco/StreamCopier.h>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
@@ -28,9 +24,10 @@
 #include <fstream>
 #include <iostream>
 
-#include "transport/fcgi_worker.hpp"
-#include "process/listen_queue.hpp"
+#include "ops/file_digest.hpp"
 #include "ops/service_log.hpp"
+#include "process/listen_queue.hpp"
+#include "transport/fcgi_worker.hpp"
 
 namespace predictd {
 namespace {
@@ -62,18 +59,6 @@ std::string describeExit(int status) {
 
 Poco::Logger& logger() {
     return Poco::Logger::get("supervisor");
-}
-
-std::string sha256OfFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return "";
-    }
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    Poco::DigestOutputStream out(engine);
-    Poco::StreamCopier::copyStream(in, out);
-    out.close();
-    return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
 }  // namespace
@@ -127,7 +112,7 @@ int Supervisor::run() {
                          socket_.address().describe() + ", pm = " + processManagerName(config_.pm) +
                          ", up to " + std::to_string(config_.workers) + " worker(s) × " +
                          std::to_string(config_.threads_per_worker) + " thread(s), model " +
-                         config_.model_path + " (config: " + config_.source + ")");
+                         config_.modelSource().label() + " (config: " + config_.source + ")");
     for (;;) {
         murderStuckWorkers();
         scaleWorkers();
@@ -181,8 +166,8 @@ void Supervisor::notifyReadyIfServing() {
     if (ready < wanted) {
         return;
     }
-    const std::string status =
-        "STATUS=serving with " + std::to_string(ready) + " worker(s), model " + config_.model_path;
+    const std::string status = "STATUS=serving with " + std::to_string(ready) +
+                               " worker(s), model " + config_.modelSource().label();
     if (!notified_ready_) {
         notified_ready_ = true;
         notifySystemd("READY=1\n" + status);
@@ -191,8 +176,9 @@ void Supervisor::notifyReadyIfServing() {
 
 void Supervisor::publishModel() {
     ModelInfo info;
-    info.path = config_.model_path;
-    info.sha256 = sha256OfFile(config_.model_path);
+    info.name = config_.default_model;
+    info.path = defaultModelFile(config_.modelSource());
+    info.sha256 = sha256OfFile(info.path);
     info.generation = generation_;
     scoreboard_.publishModel(info);
 }
@@ -288,11 +274,11 @@ void Supervisor::handleReload() {
                           ? static_cast<std::size_t>(config_.start_workers)
                           : 0;
     notifySystemd("RELOADING=1\nSTATUS=reloading: generation " + std::to_string(generation_) +
-                  ", model " + config_.model_path);
+                  ", model " + config_.modelSource().label());
     boot_failures_ = 0;
     next_spawn_ms_ = 0;
     logger().information("reload: starting generation " + std::to_string(generation_) +
-                         " with model " + config_.model_path);
+                         " with model " + config_.modelSource().label());
 }
 
 void Supervisor::reapWorkers() {
@@ -344,16 +330,16 @@ void Supervisor::reapWorkers() {
         if (!w.ready && model_failed && w.generation == generation_) {
             if (reloading_) {
                 logger().error("reload aborted: generation " + std::to_string(generation_) +
-                               " cannot load model " + config_.model_path +
+                               " cannot load model " + config_.modelSource().label() +
                                " (see the worker's error above); the running workers keep "
                                "serving with " +
-                               previous_config_.model_path);
+                               previous_config_.modelSource().label());
                 config_ = previous_config_;
                 --generation_;
                 reloading_ = false;
                 dynamic_target_ = countGeneration(generation_, false);
                 notifySystemd("READY=1\nSTATUS=reload aborted: model " +
-                              previous_config_.model_path + " still serving");
+                              previous_config_.modelSource().label() + " still serving");
                 for (Worker& other : workers_) {
                     if (other.generation != generation_) {
                         retire(other);
@@ -362,7 +348,7 @@ void Supervisor::reapWorkers() {
                 continue;
             }
             if (countGeneration(generation_, true) == 0) {
-                logger().fatal("workers cannot load the model " + config_.model_path +
+                logger().fatal("workers cannot load the model " + config_.modelSource().label() +
                                " (see the worker's error above); exiting instead of respawning");
                 exit_code_ = kExitModel;
                 beginShutdown(true);
@@ -560,10 +546,10 @@ void Supervisor::manageWorkers() {
     if (reloading_ && old_alive == 0 && ready_new >= std::min<std::size_t>(desired, 1)) {
         reloading_ = false;
         logger().information("reload complete: generation " + std::to_string(generation_) +
-                             " serving with model " + config_.model_path);
+                             " serving with model " + config_.modelSource().label());
         publishModel();
         notifySystemd("READY=1\nSTATUS=serving generation " + std::to_string(generation_) +
-                      " with model " + config_.model_path);
+                      " with model " + config_.modelSource().label());
     }
 
     std::size_t current = countGeneration(generation_, false);

@@ -36,13 +36,11 @@
 #include <thread>
 #include <vector>
 
-#include "models/digit_model.hpp"
-#include "models/dynamic_batcher.hpp"
-#include "transport/http_types.hpp"
-#include "models/model_self_check.hpp"
-#include "transport/request_handler.hpp"
+#include "models/model_repository.hpp"
 #include "ops/service_log.hpp"
 #include "ops/status_report.hpp"
+#include "transport/http_types.hpp"
+#include "transport/request_handler.hpp"
 
 namespace predictd {
 namespace {
@@ -236,12 +234,12 @@ void accessLog(Poco::Logger& log, const std::string& id, const HttpRequest& http
 // state_mu_ so that "busy" means "at least one request in flight".
 class WorkerLoop {
   public:
-    WorkerLoop(const WorkerContext& ctx, DynamicBatcher& batcher, int signal_pipe_r)
+    WorkerLoop(const WorkerContext& ctx, const ModelRepository& models, int signal_pipe_r)
         : ctx_(ctx),
           config_(*ctx.config),
           slot_(ctx.scoreboard->slot(ctx.slot)),
           metrics_(ctx.scoreboard->metrics()),
-          batcher_(batcher),
+          models_(models),
           signal_pipe_r_(signal_pipe_r),
           budget_(requestBudget(config_)),
           acceptors_(static_cast<std::size_t>(config_.acceptor_threads)) {}
@@ -303,7 +301,7 @@ class WorkerLoop {
     void beginRequest(Acceptor& me) {
         const std::int64_t now = monotonicMs();
         me.request_started_ms.store(now, std::memory_order_relaxed);
-        batcher_.requestStarted();
+        models_.requestStarted();
         std::lock_guard<std::mutex> lock(state_mu_);
         if (in_flight_++ == 0) {
             slot_.request_started_ms.store(now, std::memory_order_relaxed);
@@ -316,7 +314,7 @@ class WorkerLoop {
     // Returns true when this worker has served its max_requests budget.
     bool endRequest(Acceptor& me) {
         me.request_started_ms.store(0, std::memory_order_relaxed);
-        batcher_.requestFinished();
+        models_.requestFinished();
         const std::uint64_t served = slot_.requests.fetch_add(1, std::memory_order_relaxed) + 1;
         std::lock_guard<std::mutex> lock(state_mu_);
         slot_.last_active_ms.store(monotonicMs(), std::memory_order_relaxed);
@@ -356,7 +354,7 @@ class WorkerLoop {
             stopping_.store(true);
             return;
         }
-        RequestHandler handler(batcher_, config_.limits);
+        RequestHandler handler(models_, config_.limits);
         Poco::Logger& access = Poco::Logger::get("access");
         HttpRequest http;
         HttpResponse response;
@@ -427,7 +425,7 @@ class WorkerLoop {
     const ServiceConfig& config_;
     ScoreboardSlot& slot_;
     ServiceMetrics& metrics_;
-    DynamicBatcher& batcher_;
+    const ModelRepository& models_;
     int signal_pipe_r_;
     const std::uint64_t budget_;
     Poco::Logger& log_ = Poco::Logger::get("worker");
@@ -458,19 +456,16 @@ int runWorker(const WorkerContext& ctx) {
         g_signal_pipe_w = pipe_fds[1];
 
         cv::setNumThreads(ctx.config->threads_per_worker);
-        Result<DigitModel> model = DigitModel::load(ctx.config->model_path);
-        if (!model) {
-            log.error(model.error().message);
-            return kWorkerExitBootFailure;
-        }
-        if (auto failure = selfCheckModel(model.value())) {
-            log.error(ctx.config->model_path + ": " + *failure);
-            return kWorkerExitBootFailure;
-        }
         BatchingOptions batching;
         batching.max_batch_size = ctx.config->max_batch_size;
         batching.max_queue_delay = std::chrono::microseconds(ctx.config->max_queue_delay_us);
-        DynamicBatcher batcher(model.value(), batching, &ctx.scoreboard->metrics());
+        const ModelRepository models = ModelRepository::load(
+            ctx.config->modelSource(), ctx.config->limits, batching, &ctx.scoreboard->metrics(),
+            [&log](bool ok, const std::string& line) { ok ? log.debug(line) : log.error(line); });
+        if (models.defaultModel() == nullptr) {
+            log.error("the default model '" + ctx.config->default_model + "' is not served");
+            return kWorkerExitBootFailure;
+        }
 
         if (FCGX_Init() != 0) {
             log.error("FCGX_Init failed");
@@ -485,7 +480,7 @@ int runWorker(const WorkerContext& ctx) {
         slot.state.store(WorkerState::kIdle, std::memory_order_release);
         wakeSupervisor(ctx.supervisor_wake_fd);
 
-        WorkerLoop loop(ctx, batcher, pipe_fds[0]);
+        WorkerLoop loop(ctx, models, pipe_fds[0]);
         return loop.run();
     } catch (const std::exception& e) {
         log.error(std::string("worker failed: ") + e.what());

@@ -7,8 +7,8 @@
 
 #include <cstddef>
 
-#include "process/scoreboard.hpp"
 #include "ops/service_config.hpp"
+#include "process/scoreboard.hpp"
 
 namespace predictd {
 

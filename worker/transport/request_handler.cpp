@@ -1,6 +1,7 @@
 // request_handler.cpp — routes, request checks and the predict pipeline.
 #include "transport/request_handler.hpp"
 
+#include <charconv>
 #include <exception>
 #include <filesystem>
 #include <string>
@@ -9,11 +10,13 @@
 
 #include <json/json.h>
 
+#include "api/predict_request.hpp"
+#include "api/response_encode.hpp"
 #include "codecs/base64_decode.hpp"
 #include "codecs/image_decode.hpp"
-#include "api/predict_request.hpp"
+#include "models/postprocess.hpp"
 #include "models/preprocess.hpp"
-#include "api/response_encode.hpp"
+#include "transport/route_table.hpp"
 
 namespace predictd {
 namespace {
@@ -57,6 +60,53 @@ bool isJsonMediaType(std::string_view contentType) {
            contentType[rest] == '\t';
 }
 
+ApiError noSuchModel(const std::string& name) {
+    return ApiError{404, "model_not_found", "no model named '" + name + "' is served"};
+}
+
+// GET /models/{model}: what a client needs to call it.
+Json::Value modelDescription(const ServedModel& m) {
+    Json::Value v(Json::objectValue);
+    v["name"] = m.name;
+    v["state"] = m.versions.empty() ? "unavailable" : "ready";
+    Json::Value versions(Json::arrayValue);
+    for (const auto& lv : m.versions) {
+        Json::Value row(Json::objectValue);
+        row["version"] = lv->version;
+        row["sha256"] = lv->sha256;
+        versions.append(row);
+    }
+    v["versions"] = std::move(versions);
+    if (!m.problems.empty()) {
+        Json::Value problems(Json::arrayValue);
+        for (const auto& p : m.problems) {
+            problems.append(p);
+        }
+        v["problems"] = std::move(problems);
+    }
+    if (const LoadedVersion* lv = m.latest()) {
+        const ModelSpec& s = lv->model->spec();
+        v["backend"] = backendName(s.backend);
+        Json::Value input(Json::objectValue);
+        input["name"] = s.input.name;
+        input["layout"] = s.input.layout == TensorLayout::kNCHW ? "NCHW" : "NHWC";
+        input["width"] = s.input.width;
+        input["height"] = s.input.height;
+        input["channels"] = s.input.channels;
+        input["resize"] = resizePolicyName(s.preprocess.resize);
+        v["input"] = std::move(input);
+        Json::Value output(Json::objectValue);
+        output["kind"] = outputKindName(s.output.kind);
+        Json::Value labels(Json::arrayValue);
+        for (const auto& l : s.output.labels) {
+            labels.append(l);
+        }
+        output["labels"] = std::move(labels);
+        v["output"] = std::move(output);
+    }
+    return v;
+}
+
 ApiError inBatch(ApiError error, std::size_t index, bool batch) {
     if (batch) {
         error.message = "images[" + std::to_string(index) + "]: " + error.message;
@@ -66,15 +116,25 @@ ApiError inBatch(ApiError error, std::size_t index, bool batch) {
 
 }  // namespace
 
-RequestHandler::RequestHandler(Predictor& model, RequestLimits limits)
-    : model_(model), limits_(limits) {
-    // The model never changes under a handler, so /ready's body is rendered once.
-    Json::Value v(Json::objectValue);
-    v["status"] = "ready";
-    v["model"] = std::filesystem::path(model_.path()).filename().string();
+RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limits)
+    : models_(models), limits_(limits) {
+    // The models never change under a handler, so the bodies about them are rendered once.
     Json::StreamWriterBuilder builder;
     builder.settings_["indentation"] = "";
-    readyBody_ = Json::writeString(builder, v);
+    Json::Value ready(Json::objectValue);
+    ready["status"] = "ready";
+    ready["model"] = models_.defaultName();
+    readyBody_ = Json::writeString(builder, ready);
+    Json::Value list(Json::arrayValue);
+    for (const auto& m : models_.models()) {
+        Json::Value v = modelDescription(*m);
+        modelBodies_[m->name] = Json::writeString(builder, v);
+        list.append(std::move(v));
+    }
+    Json::Value all(Json::objectValue);
+    all["default"] = models_.defaultName();
+    all["models"] = std::move(list);
+    modelsBody_ = Json::writeString(builder, all);
 }
 
 HttpResponse RequestHandler::errorResponse(const ApiError& error) {
@@ -88,16 +148,42 @@ HttpResponse RequestHandler::errorResponse(const ApiError& error) {
 
 HttpResponse RequestHandler::handle(const HttpRequest& req) {
     try {
-        const bool isGet = req.method == "GET" || req.method == "HEAD";
-        if (req.path == "/predict") {
-            return req.method == "POST" ? predict(req) : methodNotAllowed(req, "POST");
+        const auto match = matchRoute(req.path);
+        if (!match) {
+            return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path});
         }
-        if (req.path == "/health") {
-            return isGet ? jsonResponse(200, R"({"status":"ok"})")
-                         : methodNotAllowed(req, "GET, HEAD");
+        if (!routeAllows(*match->route, req.method)) {
+            return methodNotAllowed(req, match->route->allow);
         }
-        if (req.path == "/ready") {
-            return isGet ? ready() : methodNotAllowed(req, "GET, HEAD");
+        const auto& params = match->params;
+        switch (match->route->id) {
+            case RouteId::kPredict:
+                return predict(req, models_.defaultName(), std::nullopt);
+            case RouteId::kHealth:
+                return jsonResponse(200, R"({"status":"ok"})");
+            case RouteId::kReady:
+                return ready();
+            case RouteId::kModels:
+                return jsonResponse(200, modelsBody_);
+            case RouteId::kModel: {
+                const auto it = modelBodies_.find(params.at(0));
+                return it == modelBodies_.end() ? errorResponse(noSuchModel(params.at(0)))
+                                                : jsonResponse(200, it->second);
+            }
+            case RouteId::kModelPredict:
+                return predict(req, params.at(0), std::nullopt);
+            case RouteId::kModelVersionPredict: {
+                int version = 0;
+                const std::string& text = params.at(1);
+                const auto [end, ec] =
+                    std::from_chars(text.data(), text.data() + text.size(), version);
+                if (ec != std::errc() || end != text.data() + text.size() || version <= 0) {
+                    return errorResponse(
+                        ApiError{404, "model_version_not_found",
+                                 "model '" + params.at(0) + "' has no version '" + text + "'"});
+                }
+                return predict(req, params.at(0), version);
+            }
         }
         return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path});
     } catch (const std::exception& e) {
@@ -112,7 +198,20 @@ HttpResponse RequestHandler::ready() const {
     return jsonResponse(200, readyBody_);
 }
 
-HttpResponse RequestHandler::predict(const HttpRequest& req) {
+HttpResponse RequestHandler::predict(const HttpRequest& req, const std::string& model_name,
+                                     std::optional<int> version) {
+    const ServedModel* model = models_.find(model_name);
+    if (model == nullptr) {
+        return errorResponse(noSuchModel(model_name));
+    }
+    LoadedVersion* loaded = version ? model->find(*version) : model->latest();
+    if (loaded == nullptr) {
+        return errorResponse(ApiError{404, "model_version_not_found",
+                                      "model '" + model_name + "' does not serve version " +
+                                          std::to_string(version.value_or(0))});
+    }
+    const ModelSpec& spec = loaded->model->spec();
+    const int imread_flags = imreadFlagsFor(spec.preprocess);
     if (!isJsonMediaType(req.content_type)) {
         return errorResponse(
             ApiError{415, "unsupported_media_type",
@@ -134,36 +233,45 @@ HttpResponse RequestHandler::predict(const HttpRequest& req) {
     }
     const PredictRequest request = std::move(parsed).value();
 
-    std::vector<cv::Mat> digits;
-    digits.reserve(request.images.size());
+    std::vector<cv::Mat> inputs;
+    inputs.reserve(request.images.size());
     for (std::size_t i = 0; i < request.images.size(); ++i) {
         const auto bytes = decodeBase64(request.images[i]);
         if (!bytes.ok()) {
             return errorResponse(inBatch(bytes.error(), i, request.batch));
         }
-        const auto image = decodeImage(bytes.value(), limits_);
+        const auto image = decodeImage(bytes.value(), limits_, imread_flags);
         if (!image.ok()) {
             return errorResponse(inBatch(image.error(), i, request.batch));
         }
-        auto digit = preprocessDigit(image.value());
-        if (!digit.ok()) {
-            return errorResponse(inBatch(digit.error(), i, request.batch));
+        auto input = preprocessImage(image.value(), spec);
+        if (!input.ok()) {
+            return errorResponse(inBatch(input.error(), i, request.batch));
         }
-        digits.push_back(std::move(digit).value());
+        inputs.push_back(std::move(input).value());
     }
 
-    const auto predictions = model_.predict(digits);
+    const auto predictions = loaded->batcher->predict(inputs);
     if (!predictions.ok()) {
         return errorResponse(predictions.error());
     }
     const auto& list = predictions.value();
-    if (!request.batch) {
-        if (list.size() != 1) {
-            return errorResponse(ApiError{500, "internal_error", "model returned no prediction"});
-        }
-        return jsonResponse(200, encodePrediction(list.front()));
+    if (list.size() != inputs.size()) {
+        return errorResponse(ApiError{500, "internal_error", "model returned no prediction"});
     }
-    return jsonResponse(200, encodeBatch(list));
+    std::vector<Answer> answers;
+    answers.reserve(list.size());
+    for (const Prediction& p : list) {
+        auto answer = postprocess(p, spec.output, request.top_k);
+        if (!answer.ok()) {
+            return errorResponse(answer.error());
+        }
+        answers.push_back(std::move(answer).value());
+    }
+    if (!request.batch) {
+        return jsonResponse(200, encodeAnswer(answers.front()));
+    }
+    return jsonResponse(200, encodeBatch(answers));
 }
 
 }  // namespace predictd

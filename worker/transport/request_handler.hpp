@@ -1,24 +1,26 @@
 // request_handler.hpp — routing and the predict pipeline: HttpRequest → HttpResponse.
 //
-// Owns the routes (POST /predict, GET|HEAD /health, GET|HEAD /ready), their method, media
-// type and size checks, and the order of the stages: parse → decode base64 → decode image →
-// preprocess → predict (one forward pass per request) → encode. Errors from any stage are
-// rendered here, once. Knows nothing of FastCGI or sockets; never throws.
+// Dispatches through the route table (route_table.hpp: /predict, /health, /ready, /models…),
+// owns the media type and size checks and the order of the stages: parse → decode base64 →
+// decode image → preprocess (the model's declared recipe) → infer (the model version's batcher)
+// → postprocess → encode. Errors from any stage are rendered here, once. Knows nothing of
+// FastCGI or sockets; never throws.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 
 #include "api/api_error.hpp"
-#include "models/digit_model.hpp"
-#include "transport/http_types.hpp"
-#include "models/predictor.hpp"
 #include "api/request_limits.hpp"
+#include "models/model_repository.hpp"
+#include "transport/http_types.hpp"
 
 namespace predictd {
 
 class RequestHandler {
   public:
-    RequestHandler(Predictor& model, RequestLimits limits);
+    RequestHandler(const ModelRepository& models, RequestLimits limits);
 
     // Never throws: anything unexpected becomes 500 internal_error. HEAD gets the same status,
     // headers and body as GET (the web server drops the body).
@@ -28,12 +30,15 @@ class RequestHandler {
     static HttpResponse errorResponse(const ApiError& error);
 
   private:
-    HttpResponse predict(const HttpRequest& req);
+    HttpResponse predict(const HttpRequest& req, const std::string& model_name,
+                         std::optional<int> version);
     HttpResponse ready() const;
 
-    Predictor& model_;
+    const ModelRepository& models_;
     RequestLimits limits_;
-    std::string readyBody_;  // {"status":"ready","model":"<file name>"}
+    std::string readyBody_;   // {"model":"<default model>","status":"ready"}
+    std::string modelsBody_;  // GET /models
+    std::map<std::string, std::string> modelBodies_;  // GET /models/{model}
 };
 
 }  // namespace predictd
