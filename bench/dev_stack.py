@@ -38,7 +38,8 @@ class DevStack:
         sock = os.path.join(self.tmp, "p.sock")
         conf = open(os.path.join(ROOT, "nginx/predictd-dev.conf.in")).read()
         for k, v in {"@PREFIX@": self.tmp, "@LISTEN@": f"127.0.0.1:{self.port}",
-                     "@SOCKET@": sock, "@SOURCE_DIR@": ROOT}.items():
+                     "@SOCKET@": sock,
+                     "@CONTROL_SOCKET@": sock[:-len(".sock")] + "-control.sock", "@SOURCE_DIR@": ROOT}.items():
             conf = conf.replace(k, v)
         open(os.path.join(self.tmp, "nginx.conf"), "w").write(conf)
         out = self.log or subprocess.DEVNULL

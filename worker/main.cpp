@@ -170,6 +170,22 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     config.listen = socket.address();  // what is really served, for logs and reload checks
+    // The control socket: monitoring that never waits behind queued predictions. predictd binds
+    // it itself, also under socket activation (predictd.socket passes only the main socket).
+    std::optional<predictd::ListenAddress> control_address;
+    if (!predictd::resolveControlListen(config, config.listen, &control_address, &error)) {
+        log.fatal("server.control_listen: " + error);
+        return kExitConfig;
+    }
+    predictd::ListenSocket control;
+    if (control_address) {
+        control = predictd::ListenSocket::open(*control_address, config.backlog,
+                                               config.socket_mode, config.socket_group, &error);
+        if (!control.valid()) {
+            log.fatal("cannot listen on " + control_address->describe() + ": " + error);
+            return kExitConfig;
+        }
+    }
     predictd::disableCoreDumps();
     if (!predictd::dropPrivileges(config.user, config.group, &error)) {
         log.fatal(error);
@@ -180,7 +196,7 @@ int main(int argc, char** argv) {
     warmUpImageCodecs();
     try {
         predictd::Supervisor supervisor(std::move(config), config_path, std::move(overrides),
-                                        std::move(socket));
+                                        std::move(socket), std::move(control));
         return supervisor.run();
     } catch (const std::exception& e) {
         log.fatal(std::string("supervisor failed: ") + e.what());

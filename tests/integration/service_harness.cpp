@@ -241,6 +241,7 @@ PredictdService::PredictdService(const Options& options) : dir_(makeTempDir()) {
         };
         replace("@PREFIX@", dir_);
         replace("@LISTEN@", "127.0.0.1:" + std::to_string(port_));
+        replace("@CONTROL_SOCKET@", dir_ + "/predictd-control.sock");
         replace("@SOCKET@", socketPath());
         replace("@SOURCE_DIR@", src);
         replace("worker_processes auto;", "worker_processes 1;");

@@ -466,11 +466,16 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
     PredictdService::Options o;
     o.listen_flag = false;
     o.launcher = {"/usr/bin/systemd-socket-activate", "-l", "@SOCKET@"};
+    o.extra_args = {"--socket-mode", "0666"};  // for the control socket predictd binds itself
     PredictdService s(o);
     // It creates the socket 0644; NGINX's workers (nobody, when tests run as root) need write.
     ASSERT_TRUE(eventually([&] { return std::filesystem::exists(s.socketPath()); }, seconds(10)));
     std::filesystem::permissions(s.socketPath(), std::filesystem::perms::all);
-    ASSERT_TRUE(s.waitReady()) << s.predictdLog();  // the first request activates it
+    // The first connection to the main socket activates it (/ready goes to the control socket,
+    // which predictd binds once started: a probe alone would not start it).
+    ASSERT_TRUE(eventually([&] { return s.predictDigit(4) == 4; }, seconds(30)))
+        << s.predictdLog();
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     EXPECT_NE(s.predictdLog().find("listening on unix:" + s.socketPath()), std::string::npos)
         << s.predictdLog();
     EXPECT_EQ(s.predictDigit(4), 4);

@@ -31,6 +31,8 @@ const char* processManagerName(ProcessManager pm) {
 const std::vector<FlagMapping>& configFlags() {
     static const std::vector<FlagMapping> flags = {
         {"--listen", "server.listen", "unix:/path or tcp:HOST:PORT"},
+        {"--control-listen", "server.control_listen",
+         "socket for /health /ready /status /metrics: auto, off, unix:/path or tcp:HOST:PORT"},
         {"--socket-mode", "server.socket_mode", "octal mode of the unix socket (0660)"},
         {"--socket-group", "server.socket_group", "group to give the unix socket (NGINX's)"},
         {"--user", "server.user", "run as this user after binding (when started as root)"},
@@ -104,6 +106,37 @@ double readSeconds(const AbstractConfiguration& c, const std::string& key, doubl
 
 }  // namespace
 
+bool resolveControlListen(const ServiceConfig& config, const ListenAddress& served,
+                          std::optional<ListenAddress>* out, std::string* error) {
+    out->reset();
+    if (config.control_listen == "off") {
+        return true;
+    }
+    if (config.control_listen == "auto") {
+        if (served.kind != ListenAddress::Kind::kUnix) {
+            return true;
+        }
+        ListenAddress control = served;
+        const std::string suffix = ".sock";
+        const std::string& p = served.path;
+        control.path = p.size() > suffix.size() && p.ends_with(suffix)
+                           ? p.substr(0, p.size() - suffix.size()) + "-control.sock"
+                           : p + ".control";
+        *out = control;
+        return true;
+    }
+    ListenAddress control;
+    if (!parseListenAddress(config.control_listen, &control, error)) {
+        return false;
+    }
+    if (control.describe() == served.describe()) {
+        *error = "must differ from server.listen";
+        return false;
+    }
+    *out = control;
+    return true;
+}
+
 bool loadServiceConfig(const std::string& ini_path,
                        const std::vector<std::pair<std::string, std::string>>& overrides,
                        ServiceConfig* out, std::string* error) {
@@ -129,6 +162,11 @@ bool loadServiceConfig(const std::string& ini_path,
         std::string why;
         if (!parseListenAddress(listen, &c.listen, &why)) {
             throw Poco::InvalidArgumentException("server.listen: " + why);
+        }
+        c.control_listen = conf->getString("server.control_listen", "auto");
+        std::optional<ListenAddress> control;
+        if (!resolveControlListen(c, c.listen, &control, &why)) {
+            throw Poco::InvalidArgumentException("server.control_listen: " + why);
         }
         std::string mode = conf->getString("server.socket_mode", "0660");
         unsigned parsed_mode = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ const char* processManagerName(ProcessManager pm);
 struct ServiceConfig {
     // [server]
     ListenAddress listen;         // listen = unix:/run/predictd/predictd.sock
+    // control_listen = auto: the socket NGINX sends /health, /ready, /status and /metrics to, so
+    // they never wait behind queued predictions (PHP-FPM's pm.status_listen). auto: beside a
+    // unix `listen` (predictd.sock → predictd-control.sock), none for tcp; off: none (they share
+    // `listen`). Resolved against the served address by resolveControlListen().
+    std::string control_listen = "auto";
     unsigned socket_mode = 0660;  // socket_mode = 0660 (unix sockets only)
     std::string socket_group;     // socket_group = (empty: keep the process's group)
     std::string user;    // user = (empty: keep the starting user); root switches to it after bind
@@ -62,6 +68,11 @@ struct ServiceConfig {
 
     std::string source;  // where the settings came from, for the start-up log line
 };
+
+// The control socket for `served` (the listen address really served, which socket activation may
+// differ from the settings'): nullopt when there is none. Error: a malformed address.
+bool resolveControlListen(const ServiceConfig& config, const ListenAddress& served,
+                          std::optional<ListenAddress>* out, std::string* error);
 
 // Command-line flags that map onto ini keys, e.g. {"--workers", "server.workers"}.
 struct FlagMapping {

@@ -65,12 +65,13 @@ Poco::Logger& logger() {
 
 Supervisor::Supervisor(ServiceConfig config, std::string config_path,
                        std::vector<std::pair<std::string, std::string>> overrides,
-                       ListenSocket socket)
+                       ListenSocket socket, ListenSocket control)
     : config_(std::move(config)),
       previous_config_(config_),
       config_path_(std::move(config_path)),
       overrides_(std::move(overrides)),
-      socket_(std::move(socket)) {}
+      socket_(std::move(socket)),
+      control_(std::move(control)) {}
 
 Supervisor::~Supervisor() {
     for (int& fd : g_wake_pipe) {
@@ -109,7 +110,10 @@ int Supervisor::run() {
                           : 0;
     publishModel();
     logger().information("predictd " PREDICTD_VERSION " listening on " +
-                         socket_.address().describe() + ", pm = " + processManagerName(config_.pm) +
+                         socket_.address().describe() +
+                         (control_.valid() ? " (control: " + control_.address().describe() + ")"
+                                           : std::string()) +
+                         ", pm = " + processManagerName(config_.pm) +
                          ", up to " + std::to_string(config_.workers) + " worker(s) × " +
                          std::to_string(config_.threads_per_worker) + " thread(s), model " +
                          config_.modelSource().label() + " (config: " + config_.source + ")");
@@ -263,6 +267,11 @@ void Supervisor::handleReload() {
         logger().warning("reload: changing the listen address needs a restart; keeping " +
                          config_.listen.describe());
         fresh.listen = config_.listen;
+    }
+    if (fresh.control_listen != config_.control_listen) {
+        logger().warning("reload: changing control_listen needs a restart; keeping " +
+                         config_.control_listen);
+        fresh.control_listen = config_.control_listen;
     }
     if (!reloading_) {
         previous_config_ = config_;
@@ -610,6 +619,7 @@ void Supervisor::spawnWorker() {
         WorkerContext ctx;
         ctx.config = &config_;
         ctx.listen_fd = socket_.fd();
+        ctx.control_fd = control_.valid() ? control_.fd() : -1;
         ctx.scoreboard = &scoreboard_;
         ctx.slot = slot;
         ctx.supervisor_wake_fd = g_wake_pipe[1];

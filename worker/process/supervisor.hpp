@@ -29,7 +29,8 @@ class Supervisor {
   public:
     // `config_path` is re-read on SIGHUP; `overrides` (command-line flags) still win then.
     Supervisor(ServiceConfig config, std::string config_path,
-               std::vector<std::pair<std::string, std::string>> overrides, ListenSocket socket);
+               std::vector<std::pair<std::string, std::string>> overrides, ListenSocket socket,
+               ListenSocket control = {});
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
@@ -73,6 +74,7 @@ class Supervisor {
     std::string config_path_;
     std::vector<std::pair<std::string, std::string>> overrides_;
     ListenSocket socket_;
+    ListenSocket control_;  // /health, /ready, /status, /metrics (invalid: none)
     Scoreboard scoreboard_;
     std::vector<Worker> workers_;
     std::vector<int> pending_signals_;

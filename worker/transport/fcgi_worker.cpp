@@ -347,8 +347,10 @@ class WorkerLoop {
     }
 
     void acceptorMain(Acceptor& me) {
-        FCGX_Request req;
-        if (FCGX_InitRequest(&req, ctx_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        FCGX_Request main_req;
+        FCGX_Request control_req;
+        if (FCGX_InitRequest(&main_req, ctx_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+            FCGX_InitRequest(&control_req, ctx_.control_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
             log_.error("FCGX_InitRequest failed");
             failed_ = true;
             stopping_.store(true);
@@ -359,14 +361,22 @@ class WorkerLoop {
         HttpRequest http;
         HttpResponse response;
         std::string request_id;
-        pollfd fds[2] = {{ctx_.listen_fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        // poll() ignores the control entry when there is no control socket (fd -1).
+        pollfd fds[3] = {{ctx_.listen_fd, POLLIN, 0},
+                         {stop_pipe_[0], POLLIN, 0},
+                         {ctx_.control_fd, POLLIN, 0}};
 
         while (!stopping_.load(std::memory_order_relaxed)) {
             me.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
-            const int rc = ::poll(fds, 2, 1000);
-            if (rc <= 0 || (fds[1].revents & POLLIN) != 0 || (fds[0].revents & POLLIN) == 0) {
+            const int rc = ::poll(fds, 3, 1000);
+            const bool control = (fds[2].revents & POLLIN) != 0;
+            if (rc <= 0 || (fds[1].revents & POLLIN) != 0 ||
+                (!control && (fds[0].revents & POLLIN) == 0)) {
                 continue;  // heartbeat timeout, EINTR, or told to stop
             }
+            // A waiting control connection goes first: monitoring waits for at most the request
+            // in hand, never for the predictions queued on the main socket.
+            FCGX_Request& req = control ? control_req : main_req;
             int accepted = 0;
             {
                 // libfcgi's accept path takes no lock of its own (FIELD-NOTES); its threaded
@@ -389,6 +399,12 @@ class WorkerLoop {
                     if (auto ops =
                             serveStatusEndpoint(http, *ctx_.scoreboard, config_, ctx_.listen_fd)) {
                         response = std::move(*ops);
+                    } else if (control && http.path != "/health" && http.path != "/ready") {
+                        response = RequestHandler::errorResponse(
+                            {404, "not_found",
+                             "the control socket serves /health, /ready, /status and /metrics "
+                             "only; " +
+                                 http.path + " is on the main socket"});
                     } else {
                         response = handler.handle(http);
                     }
@@ -418,7 +434,8 @@ class WorkerLoop {
                 recycle();
             }
         }
-        FCGX_Free(&req, 1);
+        FCGX_Free(&main_req, 1);
+        FCGX_Free(&control_req, 1);
     }
 
     const WorkerContext& ctx_;

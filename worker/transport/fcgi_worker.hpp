@@ -20,6 +20,7 @@ inline constexpr int kWorkerExitFatal = 4;        // unexpected error in the loo
 struct WorkerContext {
     const ServiceConfig* config = nullptr;
     int listen_fd = -1;
+    int control_fd = -1;  // the control socket (/health, /ready, /status, /metrics); -1: none
     Scoreboard* scoreboard = nullptr;
     std::size_t slot = 0;
     int supervisor_wake_fd = -1;  // one byte written here tells the supervisor "state changed"
