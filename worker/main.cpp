@@ -109,9 +109,17 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     if (check_only) {
-        if (const auto files = predictd::listVersionFiles(config.modelSource()); !files.ok()) {
+        std::vector<std::string> problems;
+        const auto files = predictd::listVersionFiles(config.modelSource(), &problems);
+        if (!files.ok()) {
             std::cerr << "predictd: " << files.error().message << "\n";
             return predictd::kExitModel;
+        }
+        for (const auto& p : problems) {
+            std::cerr << "predictd: warning: " << p << " (not served)\n";
+        }
+        for (const auto& f : files.value()) {
+            std::cout << "model " << f.model << " version " << f.version << " = " << f.path << "\n";
         }
         std::cout << "listen = " << config.listen.describe() << "\nworkers = " << config.workers
                   << "\nthreads_per_worker = " << config.threads_per_worker
@@ -150,9 +158,14 @@ int main(int argc, char** argv) {
         log.fatal("model file " + config.model_path + " is not readable: " + std::strerror(errno));
         return predictd::kExitModel;
     }
-    if (const auto files = predictd::listVersionFiles(config.modelSource()); !files.ok()) {
+    std::vector<std::string> problems;
+    if (const auto files = predictd::listVersionFiles(config.modelSource(), &problems);
+        !files.ok()) {
         log.fatal(files.error().message);
         return predictd::kExitModel;
+    }
+    for (const auto& p : problems) {
+        log.warning(p + " (not served)");
     }
     // systemd socket activation (predictd.socket): the socket is already bound and listening,
     // and stays open across restarts of the service, so no connection is ever refused.
@@ -179,8 +192,8 @@ int main(int argc, char** argv) {
     }
     predictd::ListenSocket control;
     if (control_address) {
-        control = predictd::ListenSocket::open(*control_address, config.backlog,
-                                               config.socket_mode, config.socket_group, &error);
+        control = predictd::ListenSocket::open(*control_address, config.backlog, config.socket_mode,
+                                               config.socket_group, &error);
         if (!control.valid()) {
             log.fatal("cannot listen on " + control_address->describe() + ": " + error);
             return kExitConfig;

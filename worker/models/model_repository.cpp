@@ -129,23 +129,39 @@ LoadedVersion* ServedModel::find(int version) const {
     return nullptr;
 }
 
-Result<std::vector<VersionFile>> listVersionFiles(const ModelSource& source) {
+Result<std::vector<VersionFile>> listVersionFiles(const ModelSource& source,
+                                                  std::vector<std::string>* problems) {
     auto candidates = findCandidates(source);
     if (!candidates.ok()) {
         return candidates.error();
     }
     std::vector<VersionFile> out;
+    bool has_default = false;
     for (const Candidate& c : candidates.value()) {
+        std::optional<ApiError> problem;
         if (!c.spec.ok()) {
-            return c.spec.error();
+            problem = c.spec.error();
+        } else if (c.versions.empty()) {
+            problem = badRepository("model '" + c.name + "' has no version directory with a " +
+                                    "model.onnx (or none its version_policy names)");
         }
-        if (c.versions.empty()) {
-            return badRepository("model '" + c.name + "' has no version directory with a " +
-                                 "model.onnx (or none its version_policy names)");
+        if (problem) {
+            if (c.name == source.default_model) {
+                return *problem;
+            }
+            if (problems != nullptr) {
+                problems->push_back(problem->message);
+            }
+            continue;
         }
+        has_default = has_default || c.name == source.default_model;
         for (const auto& [v, path] : c.versions) {
             out.push_back({c.name, v, path});
         }
+    }
+    if (!has_default) {
+        return badRepository("the default model '" + source.default_model + "' is not in " +
+                             source.label() + " (model.default)");
     }
     return out;
 }

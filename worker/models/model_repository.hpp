@@ -50,13 +50,16 @@ struct ServedModel {
 };
 
 // Every version of every model to load, without loading anything (for --check-config and the
-// supervisor's /status identity). Error: 500 invalid_model_config / model_load_failed.
+// start-up check). A model whose config is invalid or that has no version is left out and
+// described in `problems`; it is an error (500 invalid_model_config) only for the default model,
+// which the service cannot run without, or when the repository itself is unusable.
 struct VersionFile {
     std::string model;
     int version = 0;
     std::string path;
 };
-Result<std::vector<VersionFile>> listVersionFiles(const ModelSource& source);
+Result<std::vector<VersionFile>> listVersionFiles(const ModelSource& source,
+                                                  std::vector<std::string>* problems = nullptr);
 
 class ModelRepository {
   public:
