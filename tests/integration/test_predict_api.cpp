@@ -4,6 +4,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -371,6 +373,63 @@ TEST_F(ModelRepositoryApi, RoutesPerModelAndVersionAndABrokenModelIsNotServed) {
     EXPECT_EQ(code(wrong), "405 method_not_allowed");
     EXPECT_EQ(wrong.headers.at("allow"), "POST");
     EXPECT_EQ(code(s.post("/models", "{}")), "405 method_not_allowed");
+}
+
+}  // namespace
+}  // namespace predictd::testing
+
+namespace predictd::testing {
+namespace {
+
+using std::chrono::seconds;
+
+int occurrences(const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) {
+        ++n;
+    }
+    return n;
+}
+
+// SIGHUP (the rolling reload) picks up a new version; a newer version that does not load never
+// replaces the one serving (version policy "latest" falls back to the newest that works).
+// /status lists each model the answering worker serves, with versions, sha256 and memory.
+TEST_F(ModelRepositoryApi, SighupServesANewVersionAndABrokenNewerOneNeverReplacesIt) {
+    PredictdService::Options o;
+    o.model_repository = repo_;
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    const Json::Value status = statusOf(s);
+    ASSERT_EQ(status["models"].size(), 2u) << status;
+    EXPECT_EQ(status["models"][1]["name"].asString(), "mnist");
+    EXPECT_TRUE(status["models"][1]["versions"][0].isMember("memory_bytes"));
+    EXPECT_EQ(status["models"][1]["versions"][0]["bytes"].asUInt64(),
+              std::filesystem::file_size(repo_ + "/mnist/1/model.onnx"));
+
+    const auto servedVersion = [&] {
+        return parseJson(s.get("/models/mnist").body)["versions"][0]["version"].asInt();
+    };
+    const auto reloadsDone = [&] { return occurrences(s.predictdLog(), "reload complete"); };
+    EXPECT_EQ(servedVersion(), 1);
+
+    std::filesystem::create_directories(repo_ + "/mnist/2");
+    std::filesystem::copy_file(repo_ + "/mnist/1/model.onnx", repo_ + "/mnist/2/model.onnx");
+    s.supervisor().signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return reloadsDone() == 1; }, seconds(30))) << s.predictdLog();
+    EXPECT_TRUE(eventually([&] { return servedVersion() == 2; }, seconds(10)));
+
+    std::filesystem::create_directories(repo_ + "/mnist/3");
+    std::ofstream(repo_ + "/mnist/3/model.onnx") << "a broken upload";
+    s.supervisor().signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return reloadsDone() == 2; }, seconds(30))) << s.predictdLog();
+    const Json::Value mnist = parseJson(s.get("/models/mnist").body);
+    EXPECT_EQ(mnist["state"].asString(), "ready");
+    EXPECT_EQ(mnist["versions"].size(), 1u);
+    EXPECT_EQ(mnist["versions"][0]["version"].asInt(), 2) << mnist;
+    ASSERT_EQ(mnist["problems"].size(), 1u) << mnist;
+    EXPECT_NE(mnist["problems"][0].asString().find("version 3"), std::string::npos) << mnist;
+    EXPECT_EQ(s.post("/models/mnist/versions/2/predict", predictBody(samplePng(8))).status, 200);
+    EXPECT_EQ(s.predictDigit(8), 8);
 }
 
 }  // namespace

@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unistd.h>
+
+#include <json/value.h>
+
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "models/model_self_check.hpp"
@@ -106,6 +111,59 @@ Result<std::vector<Candidate>> findCandidates(const ModelSource& source) {
 
 }  // namespace
 
+// Resident memory of this process (/proc/self/statm), for each version's memory figure.
+static std::int64_t residentBytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::int64_t size = 0;
+    std::int64_t resident = 0;
+    statm >> size >> resident;
+    return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+Json::Value describeModel(const ServedModel& m) {
+    Json::Value v(Json::objectValue);
+    v["name"] = m.name;
+    v["state"] = m.versions.empty() ? "unavailable" : "ready";
+    Json::Value versions(Json::arrayValue);
+    for (const auto& lv : m.versions) {
+        Json::Value row(Json::objectValue);
+        row["version"] = lv->version;
+        row["sha256"] = lv->sha256;
+        row["bytes"] = static_cast<Json::UInt64>(lv->file_bytes);
+        row["memory_bytes"] = static_cast<Json::Int64>(lv->memory_bytes);
+        versions.append(row);
+    }
+    v["versions"] = std::move(versions);
+    if (!m.problems.empty()) {
+        Json::Value problems(Json::arrayValue);
+        for (const auto& p : m.problems) {
+            problems.append(p);
+        }
+        v["problems"] = std::move(problems);
+    }
+    if (const LoadedVersion* lv = m.latest()) {
+        const ModelSpec& s = lv->model->spec();
+        v["backend"] = backendName(s.backend);
+        Json::Value input(Json::objectValue);
+        input["name"] = s.input.name;
+        input["layout"] = s.input.layout == TensorLayout::kNCHW ? "NCHW" : "NHWC";
+        input["width"] = s.input.width;
+        input["height"] = s.input.height;
+        input["channels"] = s.input.channels;
+        input["resize"] = resizePolicyName(s.preprocess.resize);
+        v["input"] = std::move(input);
+        Json::Value output(Json::objectValue);
+        output["kind"] = outputKindName(s.output.kind);
+        Json::Value labels(Json::arrayValue);
+        for (const auto& l : s.output.labels) {
+            labels.append(l);
+        }
+        output["labels"] = std::move(labels);
+        v["output"] = std::move(output);
+    }
+    return v;
+}
+
 std::string defaultModelFile(const ModelSource& source) {
     if (!source.single_path.empty()) {
         return source.single_path;
@@ -195,6 +253,7 @@ ModelRepository ModelRepository::load(const ModelSource& source, const RequestLi
         std::vector<std::pair<int, std::string>> order = c.versions;
         std::reverse(order.begin(), order.end());
         for (const auto& [version, path] : order) {
+            const std::int64_t rss_before = residentBytes();
             auto model = ImageModel::load(path, served->spec);
             std::optional<std::string> failure;
             if (!model.ok()) {
@@ -216,6 +275,7 @@ ModelRepository ModelRepository::load(const ModelSource& source, const RequestLi
             std::error_code ec;
             loaded->file_bytes = fs::file_size(path, ec);
             loaded->model = std::move(model).value();
+            loaded->memory_bytes = std::max<std::int64_t>(0, residentBytes() - rss_before);
             loaded->batcher = std::make_unique<DynamicBatcher>(*loaded->model, batching, metrics);
             log(true, what + " loaded (" + backendName(served->spec.backend) + ")");
             served->versions.insert(served->versions.begin(), std::move(loaded));

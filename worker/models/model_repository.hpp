@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include <json/value.h>
+
 #include "api/request_limits.hpp"
 #include "models/dynamic_batcher.hpp"
 #include "models/image_model.hpp"
@@ -32,6 +34,7 @@ namespace predictd {
 
 struct LoadedVersion {
     int version = 0;
+    std::int64_t memory_bytes = 0;  // growth of the worker's resident memory while loading it
     std::string path;  // model.onnx
     std::string sha256;
     std::uintmax_t file_bytes = 0;
@@ -60,6 +63,10 @@ struct VersionFile {
 };
 Result<std::vector<VersionFile>> listVersionFiles(const ModelSource& source,
                                                   std::vector<std::string>* problems = nullptr);
+
+// A model as GET /models and /status describe it: name, state ("ready" or "unavailable"),
+// versions (version, sha256, bytes, memory_bytes), problems, backend, input, output.
+Json::Value describeModel(const ServedModel& model);
 
 class ModelRepository {
   public:

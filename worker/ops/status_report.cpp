@@ -53,7 +53,8 @@ std::string writeJson(const Json::Value& v) {
 }  // namespace
 
 std::string renderStatusJson(const Scoreboard& board, const ServiceConfig& config,
-                             std::optional<ListenQueue> queue, bool full) {
+                             std::optional<ListenQueue> queue, bool full,
+                             const Json::Value* models) {
     const ServiceMetrics& m = board.metrics();
     const PoolSnapshot pool = countWorkers(board);
     const ModelInfo model = board.model();
@@ -105,6 +106,9 @@ std::string renderStatusJson(const Scoreboard& board, const ServiceConfig& confi
             rows.append(row);
         }
         v["workers"] = rows;
+    }
+    if (models != nullptr) {
+        v["models"] = *models;
     }
     return writeJson(v);
 }
@@ -230,30 +234,6 @@ std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue>
            escapeLabel(model.path) + "\",sha256=\"" + escapeLabel(model.sha256) + "\",version=\"" +
            std::to_string(model.generation) + "\"} 1\n";
     return out;
-}
-
-std::optional<HttpResponse> serveStatusEndpoint(const HttpRequest& req, const Scoreboard& board,
-                                                const ServiceConfig& config, int listen_fd) {
-    if (req.path != "/status" && req.path != "/metrics") {
-        return std::nullopt;
-    }
-    HttpResponse res;
-    if (req.method != "GET" && req.method != "HEAD") {
-        res.status = 405;
-        res.body = R"({"error":{"code":"method_not_allowed","message":"use GET"}})"
-                   "\n";
-        res.headers.emplace_back("Allow", "GET, HEAD");
-        return res;
-    }
-    const auto queue = readListenQueue(listen_fd);
-    if (req.path == "/status") {
-        const bool full = req.query.find("full") != std::string::npos;
-        res.body = renderStatusJson(board, config, queue, full);
-    } else {
-        res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        res.body = renderPrometheus(board, queue);
-    }
-    return res;
 }
 
 }  // namespace predictd

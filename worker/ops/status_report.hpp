@@ -2,7 +2,8 @@
 // (Prometheus text format), rendered by any worker from the shared scoreboard.
 //
 // Reads only: the scoreboard, the pool-wide ServiceMetrics, the served model, the listen
-// queue. Knows nothing of FastCGI; fcgi_worker routes the two paths here.
+// queue. Knows nothing of FastCGI or routing: the request handler routes /status and /metrics
+// (route_table.hpp) to these through the worker loop's OpsEndpoints.
 #pragma once
 
 #include <optional>
@@ -11,7 +12,7 @@
 #include "ops/service_config.hpp"
 #include "process/listen_queue.hpp"
 #include "process/scoreboard.hpp"
-#include "transport/http_types.hpp"
+#include <json/value.h>
 
 namespace predictd {
 
@@ -20,13 +21,11 @@ struct PoolSnapshot {
 };
 PoolSnapshot countWorkers(const Scoreboard& board);
 
-// `full` (the query string contains "full") adds one row per worker.
+// `full` (the query string contains "full") adds one row per worker; `models` (the answering
+// worker's models: versions, sha256, memory, problems) is added as "models" when given.
 std::string renderStatusJson(const Scoreboard& board, const ServiceConfig& config,
-                             std::optional<ListenQueue> queue, bool full);
+                             std::optional<ListenQueue> queue, bool full,
+                             const Json::Value* models = nullptr);
 std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue> queue);
-
-// Routes /status and /metrics; nullopt for any other path.
-std::optional<HttpResponse> serveStatusEndpoint(const HttpRequest& req, const Scoreboard& board,
-                                                const ServiceConfig& config, int listen_fd);
 
 }  // namespace predictd

@@ -356,7 +356,15 @@ class WorkerLoop {
             stopping_.store(true);
             return;
         }
-        RequestHandler handler(models_, config_.limits);
+        OpsEndpoints ops;
+        ops.status = [this](bool full, const Json::Value& models) {
+            return renderStatusJson(*ctx_.scoreboard, config_, readListenQueue(ctx_.listen_fd),
+                                    full, &models);
+        };
+        ops.metrics = [this] {
+            return renderPrometheus(*ctx_.scoreboard, readListenQueue(ctx_.listen_fd));
+        };
+        RequestHandler handler(models_, config_.limits, std::move(ops));
         Poco::Logger& access = Poco::Logger::get("access");
         HttpRequest http;
         HttpResponse response;
@@ -396,18 +404,7 @@ class WorkerLoop {
             beginRequest(me);
             try {
                 if (readRequest(req, config_.limits, http, response)) {
-                    if (auto ops =
-                            serveStatusEndpoint(http, *ctx_.scoreboard, config_, ctx_.listen_fd)) {
-                        response = std::move(*ops);
-                    } else if (control && http.path != "/health" && http.path != "/ready") {
-                        response = RequestHandler::errorResponse(
-                            {404, "not_found",
-                             "the control socket serves /health, /ready, /status and /metrics "
-                             "only; " +
-                                 http.path + " is on the main socket"});
-                    } else {
-                        response = handler.handle(http);
-                    }
+                    response = control ? handler.handleControl(http) : handler.handle(http);
                 }
             } catch (const std::exception& e) {  // e.g. std::bad_alloc: answer, stay alive
                 log_.error(std::string("request failed: ") + e.what());

@@ -64,49 +64,6 @@ ApiError noSuchModel(const std::string& name) {
     return ApiError{404, "model_not_found", "no model named '" + name + "' is served"};
 }
 
-// GET /models/{model}: what a client needs to call it.
-Json::Value modelDescription(const ServedModel& m) {
-    Json::Value v(Json::objectValue);
-    v["name"] = m.name;
-    v["state"] = m.versions.empty() ? "unavailable" : "ready";
-    Json::Value versions(Json::arrayValue);
-    for (const auto& lv : m.versions) {
-        Json::Value row(Json::objectValue);
-        row["version"] = lv->version;
-        row["sha256"] = lv->sha256;
-        versions.append(row);
-    }
-    v["versions"] = std::move(versions);
-    if (!m.problems.empty()) {
-        Json::Value problems(Json::arrayValue);
-        for (const auto& p : m.problems) {
-            problems.append(p);
-        }
-        v["problems"] = std::move(problems);
-    }
-    if (const LoadedVersion* lv = m.latest()) {
-        const ModelSpec& s = lv->model->spec();
-        v["backend"] = backendName(s.backend);
-        Json::Value input(Json::objectValue);
-        input["name"] = s.input.name;
-        input["layout"] = s.input.layout == TensorLayout::kNCHW ? "NCHW" : "NHWC";
-        input["width"] = s.input.width;
-        input["height"] = s.input.height;
-        input["channels"] = s.input.channels;
-        input["resize"] = resizePolicyName(s.preprocess.resize);
-        v["input"] = std::move(input);
-        Json::Value output(Json::objectValue);
-        output["kind"] = outputKindName(s.output.kind);
-        Json::Value labels(Json::arrayValue);
-        for (const auto& l : s.output.labels) {
-            labels.append(l);
-        }
-        output["labels"] = std::move(labels);
-        v["output"] = std::move(output);
-    }
-    return v;
-}
-
 ApiError inBatch(ApiError error, std::size_t index, bool batch) {
     if (batch) {
         error.message = "images[" + std::to_string(index) + "]: " + error.message;
@@ -116,8 +73,9 @@ ApiError inBatch(ApiError error, std::size_t index, bool batch) {
 
 }  // namespace
 
-RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limits)
-    : models_(models), limits_(limits) {
+RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limits,
+                               OpsEndpoints ops)
+    : models_(models), limits_(limits), ops_(std::move(ops)), modelsStatus_(Json::arrayValue) {
     // The models never change under a handler, so the bodies about them are rendered once.
     Json::StreamWriterBuilder builder;
     builder.settings_["indentation"] = "";
@@ -127,7 +85,8 @@ RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limi
     readyBody_ = Json::writeString(builder, ready);
     Json::Value list(Json::arrayValue);
     for (const auto& m : models_.models()) {
-        Json::Value v = modelDescription(*m);
+        Json::Value v = describeModel(*m);
+        modelsStatus_.append(v);
         modelBodies_[m->name] = Json::writeString(builder, v);
         list.append(std::move(v));
     }
@@ -144,6 +103,17 @@ HttpResponse RequestHandler::errorResponse(const ApiError& error) {
         return jsonResponse(500,
                             R"({"error":{"code":"internal_error","message":"internal error"}})");
     }
+}
+
+HttpResponse RequestHandler::handleControl(const HttpRequest& req) {
+    const auto match = matchRoute(req.path);
+    if (match && !match->route->control) {
+        return errorResponse(ApiError{404, "not_found",
+                                      "the control socket serves /health, /ready, /status and "
+                                      "/metrics only; " +
+                                          req.path + " is on the main socket"});
+    }
+    return handle(req);
 }
 
 HttpResponse RequestHandler::handle(const HttpRequest& req) {
@@ -172,6 +142,20 @@ HttpResponse RequestHandler::handle(const HttpRequest& req) {
             }
             case RouteId::kModelPredict:
                 return predict(req, params.at(0), std::nullopt);
+            case RouteId::kStatus:
+                if (!ops_.status) {
+                    break;
+                }
+                return jsonResponse(
+                    200, ops_.status(req.query.find("full") != std::string::npos, modelsStatus_));
+            case RouteId::kMetrics: {
+                if (!ops_.metrics) {
+                    break;
+                }
+                HttpResponse r = jsonResponse(200, ops_.metrics());
+                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                return r;
+            }
             case RouteId::kModelVersionPredict: {
                 int version = 0;
                 const std::string& text = params.at(1);

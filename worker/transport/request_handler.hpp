@@ -7,9 +7,12 @@
 // FastCGI or sockets; never throws.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+
+#include <json/value.h>
 
 #include "api/api_error.hpp"
 #include "api/request_limits.hpp"
@@ -18,9 +21,20 @@
 
 namespace predictd {
 
+// The pool-wide endpoints, rendered by the worker loop from the scoreboard (ops/status_report):
+// the handler routes to them but knows nothing of the scoreboard. Unset: 404.
+struct OpsEndpoints {
+    // GET /status[?full]: `models` is this worker's description of its models.
+    std::function<std::string(bool full, const Json::Value& models)> status;
+    std::function<std::string()> metrics;  // GET /metrics
+};
+
 class RequestHandler {
   public:
-    RequestHandler(const ModelRepository& models, RequestLimits limits);
+    RequestHandler(const ModelRepository& models, RequestLimits limits, OpsEndpoints ops = {});
+    // As handle(), for a request that came in on the control socket: only the monitoring routes
+    // (route_table.hpp: control) are served there; anything else is 404.
+    HttpResponse handleControl(const HttpRequest& req);
 
     // Never throws: anything unexpected becomes 500 internal_error. HEAD gets the same status,
     // headers and body as GET (the web server drops the body).
@@ -36,6 +50,8 @@ class RequestHandler {
 
     const ModelRepository& models_;
     RequestLimits limits_;
+    OpsEndpoints ops_;
+    Json::Value modelsStatus_;  // for /status: every model with its versions and memory
     std::string readyBody_;   // {"model":"<default model>","status":"ready"}
     std::string modelsBody_;  // GET /models
     std::map<std::string, std::string> modelBodies_;  // GET /models/{model}

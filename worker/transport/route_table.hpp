@@ -21,22 +21,27 @@ enum class RouteId {
     kModel,                // GET  /models/{model}
     kModelPredict,         // POST /models/{model}/predict
     kModelVersionPredict,  // POST /models/{model}/versions/{version}/predict
+    kStatus,               // GET  /status[?full] — the pool (PHP-FPM's status page)
+    kMetrics,              // GET  /metrics — Prometheus text
 };
 
 struct HttpRoute {
     RouteId id;
     const char* pattern;
     const char* allow;  // methods, as the Allow header lists them (GET implies HEAD)
+    bool control;       // also served on the control socket (monitoring)
 };
 
-inline constexpr std::array<HttpRoute, 7> kRoutes = {{
-    {RouteId::kPredict, "/predict", "POST"},
-    {RouteId::kHealth, "/health", "GET, HEAD"},
-    {RouteId::kReady, "/ready", "GET, HEAD"},
-    {RouteId::kModels, "/models", "GET, HEAD"},
-    {RouteId::kModel, "/models/{model}", "GET, HEAD"},
-    {RouteId::kModelPredict, "/models/{model}/predict", "POST"},
-    {RouteId::kModelVersionPredict, "/models/{model}/versions/{version}/predict", "POST"},
+inline constexpr std::array<HttpRoute, 9> kRoutes = {{
+    {RouteId::kPredict, "/predict", "POST", false},
+    {RouteId::kHealth, "/health", "GET, HEAD", true},
+    {RouteId::kReady, "/ready", "GET, HEAD", true},
+    {RouteId::kModels, "/models", "GET, HEAD", false},
+    {RouteId::kModel, "/models/{model}", "GET, HEAD", false},
+    {RouteId::kModelPredict, "/models/{model}/predict", "POST", false},
+    {RouteId::kModelVersionPredict, "/models/{model}/versions/{version}/predict", "POST", false},
+    {RouteId::kStatus, "/status", "GET, HEAD", true},
+    {RouteId::kMetrics, "/metrics", "GET, HEAD", true},
 }};
 
 struct RouteMatch {
