@@ -1,6 +1,5 @@
 // main.cpp — the predictd command: flags, configuration, logging, socket, then the supervisor.
 #include <Poco/Logger.h>
-#include <Poco/String.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <systemd/sd-daemon.h>
@@ -24,14 +23,16 @@ namespace {
 
 void printUsage() {
     std::cout << "usage: predictd [--config FILE] [flags]\n\n"
-                 "Serves digit predictions over FastCGI with prefork workers (see README.md).\n\n"
+                 "Serves ONNX image-model predictions over FastCGI with prefork workers (see "
+                 "README.md).\n\n"
                  "  --config FILE          settings file (predictd.ini); flags override it\n"
                  "  --check-config         validate the settings, print them and exit\n"
                  "  --version              print the version and exit\n";
-    for (const auto& f : predictd::configFlags()) {
-        std::string name = std::string(f.flag) + " VALUE";
+    for (const auto& s : predictd::settingsTable()) {
+        std::string name = std::string(s.flag) + " VALUE";
         name.resize(std::max<std::size_t>(name.size() + 1, 23), ' ');
-        std::cout << "  " << name << f.help << "  [" << f.key << "]\n";
+        std::cout << "  " << name << s.help << " (" << (*s.fallback ? s.fallback : "empty")
+                  << ")  [" << s.key << "]\n";
     }
 }
 
@@ -89,9 +90,9 @@ int main(int argc, char** argv) {
             config_path = value;
             continue;
         }
-        const auto& flags = predictd::configFlags();
+        const auto& flags = predictd::settingsTable();
         auto it = std::find_if(flags.begin(), flags.end(),
-                               [&](const predictd::FlagMapping& f) { return arg == f.flag; });
+                               [&](const predictd::Setting& f) { return arg == f.flag; });
         if (it == flags.end()) {
             std::cerr << "predictd: unknown option '" << arg << "' (see --help)\n";
             return kExitConfig;
@@ -118,30 +119,12 @@ int main(int argc, char** argv) {
         for (const auto& p : problems) {
             std::cerr << "predictd: warning: " << p << " (not served)\n";
         }
+        for (const auto& setting : predictd::settingsTable()) {
+            std::cout << setting.key << " = " << setting.show(config) << "\n";
+        }
         for (const auto& f : files.value()) {
             std::cout << "model " << f.model << " version " << f.version << " = " << f.path << "\n";
         }
-        std::cout << "listen = " << config.listen.describe() << "\nworkers = " << config.workers
-                  << "\nthreads_per_worker = " << config.threads_per_worker
-                  << "\ngraceful_timeout = " << config.graceful_timeout
-                  << "\ntimeout = " << config.timeout << "\nmax_requests = " << config.max_requests
-                  << "\nmax_requests_jitter = " << config.max_requests_jitter
-                  << "\npm = " << predictd::processManagerName(config.pm)
-                  << "\nstart_workers = " << config.start_workers
-                  << "\nmin_spare = " << config.min_spare << "\nmax_spare = " << config.max_spare
-                  << "\nidle_timeout = " << config.idle_timeout
-                  << "\nmodel.repository = " << config.model_repository
-                  << "\nmodel.path = " << config.model_path
-                  << "\nmodel.default = " << config.default_model
-                  << "\nmax_body_bytes = " << config.limits.max_body_bytes
-                  << "\nmax_batch = " << config.limits.max_batch
-                  << "\nmax_image_pixels = " << config.limits.max_image_pixels
-                  << "\nmax_json_depth = " << config.limits.max_json_depth
-                  << "\nmax_base64_bytes = " << config.limits.max_base64_bytes
-                  << "\nallowed_formats = "
-                  << Poco::cat(std::string(","), config.limits.allowed_formats.begin(),
-                               config.limits.allowed_formats.end())
-                  << "\n";
         return 0;
     }
     try {

@@ -140,7 +140,11 @@ TEST(Overload, TwiceTheSaturationRateGetsOnly200Or503AndRecovers) {
     EXPECT_EQ(status_ok.load(), status_calls.load()) << "/status and /ready must answer";
     EXPECT_EQ(refusals_well_formed.load(), probes_refused.load());
 
-    // 3. Recovery: once the queue has drained, 40 % of the saturation rate is served in full.
+    // 3. Recovery: once the queue has drained, a closed loop of 64 clients (well under the
+    // admission limit) is served in full: no refusal, no error, right labels. (An open loop at a
+    // fraction of the measured saturation rate is not a fixed load here: on a shared machine the
+    // capacity itself moves 3× between phases, so it could be a real overload — seen in the
+    // flake hunt: 0.4 × 3010/s offered while only 1033/s could be served.)
     ASSERT_TRUE(eventually(
         [&] {
             Json::Value st = parseJson(s.get("/status").body);
@@ -148,11 +152,9 @@ TEST(Overload, TwiceTheSaturationRateGetsOnly200Or503AndRecovers) {
         },
         seconds(30)));
     load::LoadOptions after = closed;
-    after.rate = 0.4 * saturation;
-    after.connections = 4000;
     after.duration = seconds(5);
     const load::LoadResult rec = load::runLoad(after);
-    std::printf("after, at %.0f/s: %s\n", after.rate, rec.summary().c_str());
+    std::printf("after, closed loop: %s\n", rec.summary().c_str());
     EXPECT_EQ(rec.count(200), rec.samples.size()) << rec.summary();
     EXPECT_EQ(rec.wrongLabels(), 0u);
     EXPECT_EQ(s.predictDigit(7), 7);

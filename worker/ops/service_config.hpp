@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,7 @@ const char* processManagerName(ProcessManager pm);
 
 struct ServiceConfig {
     // [server]
-    ListenAddress listen;         // listen = unix:/run/predictd/predictd.sock
+    ListenAddress listen;  // listen = unix:/run/predictd/predictd.sock
     // control_listen = auto: the socket NGINX sends /health, /ready, /status and /metrics to, so
     // they never wait behind queued predictions (PHP-FPM's pm.status_listen). auto: beside a
     // unix `listen` (predictd.sock → predictd-control.sock), none for tcp; off: none (they share
@@ -74,13 +75,24 @@ struct ServiceConfig {
 bool resolveControlListen(const ServiceConfig& config, const ListenAddress& served,
                           std::optional<ListenAddress>* out, std::string* error);
 
-// Command-line flags that map onto ini keys, e.g. {"--workers", "server.workers"}.
-struct FlagMapping {
-    const char* flag;
-    const char* key;
-    const char* help;
+// Where a value came from, for settings that depend on it (relative paths).
+struct SettingContext {
+    std::string ini_dir;     // directory of the ini file ("" without one)
+    bool from_flag = false;  // given on the command line
 };
-const std::vector<FlagMapping>& configFlags();
+
+// One setting: the table in settings_table.cpp holds every key once. `fallback` is the default
+// as written in predictd.ini; `apply` parses and validates a value into the config (throws
+// std::invalid_argument naming the key); `show` prints the effective value (--check-config).
+struct Setting {
+    const char* key;   // "section.name", as in predictd.ini
+    const char* flag;  // "--name"
+    const char* fallback;
+    const char* help;
+    std::function<void(ServiceConfig&, const std::string&, const SettingContext&)> apply;
+    std::function<std::string(const ServiceConfig&)> show;
+};
+const std::vector<Setting>& settingsTable();
 
 // Loads `ini_path` (empty: defaults only) with `overrides` (ini key → value) on top. Returns
 // false with a message naming the key and the bad value on any error.

@@ -9,10 +9,10 @@
 #include <optional>
 #include <string>
 
+#include <json/value.h>
 #include "ops/service_config.hpp"
 #include "process/listen_queue.hpp"
 #include "process/scoreboard.hpp"
-#include <json/value.h>
 
 namespace predictd {
 
