@@ -9,21 +9,26 @@
 //   3. Polarity: the background is the mean of the outermost ring of pixels (first and last
 //      row and column). If it is light (> 0.5), the image is inverted (v -> 1 - v) so the
 //      digit is light on dark, as in MNIST.
-//   4. Square: a non-square image is padded on both sides of its short dimension to a square,
-//      with the background value (the ring mean after step 3), so the digit stays centred and
-//      keeps its aspect ratio. The square is at most kMaxSquareSide on a side: a longer
-//      non-square image is first shrunk (cv::INTER_AREA, aspect ratio kept) so its long side is
-//      kMaxSquareSide. Without that, a 1 x 1000000 image (a million pixels, within
-//      max_image_pixels) would be padded to 10^12 pixels (found by fuzz_request_handler: a
-//      4 GB allocation from a 1 KB JPEG).
-//   5. Size: resized to 28x28 with cv::INTER_AREA (and clamped to [0,1] against float
-//      rounding); an image already 28x28 is not resampled, so an MNIST image passes through
-//      unchanged (only scaled to [0,1]).
+//   4. An image already 28x28 is taken as an MNIST digit and passes through unchanged (only
+//      scaled to [0,1]). Anything else is a page, first shrunk so its long side is at most
+//      kMaxSquareSide (cv::INTER_AREA, aspect kept; see shrinkLongSide).
+//   5. The page's background — a plane fitted to its outer ring, so grey paper and light
+//      falling off across a photographed page are part of it — is subtracted; the ink is what
+//      stands clearly above it (over 40 % of the strongest), contrast-stretched to [0,1].
+//   6. MNIST's own recipe: the ink's bounding box is scaled so its long side is 20 px (aspect
+//      kept) and placed in 28x28 with its centre of mass at the centre. A page without ink
+//      (nothing stands 0.15 above the background) is padded to a square with the background
+//      value and resized whole, as before.
+//   Measured (tests/unit/test_digit_pages.cpp, 1 000 held-out digits): a digit ~60 px tall at a
+//   random place on a 240x240 white page 98.9 % right (17.6 % with the former whole-page
+//   resize), the same page photographed (grey paper, uneven light, noise, JPEG) 98.9 %
+//   (10.3 %), tight crops scaled ×4 98.9 %.
 #include "models/preprocess.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <optional>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -94,6 +99,131 @@ cv::Mat toGray(const cv::Mat& floats) {
     return gray;
 }
 
+// A long side over kMaxSquareSide is shrunk first (cv::INTER_AREA, aspect ratio kept): a
+// 1 x 1000000 image (within max_image_pixels) would otherwise be padded to 10^12 pixels (found
+// by fuzz_request_handler: a 4 GB allocation from a 1 KB JPEG), and every step below is
+// cheaper on a bounded image.
+cv::Mat shrinkLongSide(const cv::Mat& gray) {
+    if (std::max(gray.rows, gray.cols) <= kMaxSquareSide) {
+        return gray;
+    }
+    const double scale = double{kMaxSquareSide} / std::max(gray.rows, gray.cols);
+    const auto shrink = [scale](int n) {
+        return std::clamp(static_cast<int>(std::lround(n * scale)), 1, kMaxSquareSide);
+    };
+    cv::Mat shrunk;
+    cv::resize(gray, shrunk, cv::Size(shrink(gray.cols), shrink(gray.rows)), 0, 0, cv::INTER_AREA);
+    return shrunk;
+}
+
+// Clamps to [0,1]: area weights sum to 1 only up to float rounding (a white area can come out
+// as 1.0000001, found by fuzz_image_decode).
+void clampUnit(cv::Mat& m) {
+    cv::min(m, cv::Scalar::all(1.0), m);
+    cv::max(m, cv::Scalar::all(0.0), m);
+}
+
+// The page as a whole when no ink stands out: padded to a square with the background value
+// (the digit stays centred, aspect kept), resized to 28×28.
+cv::Mat padAndResize(const cv::Mat& gray, double background) {
+    cv::Mat square = gray;
+    if (gray.rows != gray.cols) {
+        const int side = std::max(gray.rows, gray.cols);
+        const int top = (side - gray.rows) / 2;
+        const int left = (side - gray.cols) / 2;
+        cv::copyMakeBorder(gray, square, top, side - gray.rows - top, left, side - gray.cols - left,
+                           cv::BORDER_CONSTANT, cv::Scalar::all(background));
+    }
+    cv::Mat resized;
+    cv::resize(square, resized, cv::Size(kDigitSide, kDigitSide), 0, 0, cv::INTER_AREA);
+    clampUnit(resized);
+    return resized;
+}
+
+// The background of a page as light falls on it: a plane a + b·x + c·y fitted (least squares)
+// to the page's outer ring, where a digit rarely reaches. Grey paper and light falling off
+// across the page then subtract away, and strokes of any thickness are kept (an opening would
+// take a thick stroke for background).
+cv::Mat backgroundOf(const cv::Mat& gray) {
+    if (std::min(gray.rows, gray.cols) < 8) {  // too small to fit a plane: its mean
+        return cv::Mat(gray.size(), CV_32F, cv::Scalar(borderMean(gray)));
+    }
+    const int ring = std::max(1, std::min(gray.rows, gray.cols) / 32);
+    std::vector<float> rows;
+    std::vector<float> values;
+    for (int y = 0; y < gray.rows; ++y) {
+        const bool edge_row = y < ring || y >= gray.rows - ring;
+        const auto* p = gray.ptr<float>(y);
+        for (int x = 0; x < gray.cols; ++x) {
+            if (edge_row || x < ring || x >= gray.cols - ring) {
+                rows.insert(rows.end(), {1.0f, static_cast<float>(x), static_cast<float>(y)});
+                values.push_back(p[x]);
+            }
+        }
+    }
+    const cv::Mat a(static_cast<int>(values.size()), 3, CV_32F, rows.data());
+    const cv::Mat v(static_cast<int>(values.size()), 1, CV_32F, values.data());
+    cv::Mat coef;
+    if (!cv::solve(a, v, coef, cv::DECOMP_SVD)) {
+        return cv::Mat(gray.size(), CV_32F, cv::Scalar(cv::mean(v)[0]));
+    }
+    cv::Mat back(gray.size(), CV_32F);
+    const float c0 = coef.at<float>(0);
+    const float cx = coef.at<float>(1);
+    const float cy = coef.at<float>(2);
+    for (int y = 0; y < back.rows; ++y) {
+        auto* p = back.ptr<float>(y);
+        for (int x = 0; x < back.cols; ++x) {
+            p[x] = c0 + cx * static_cast<float>(x) + cy * static_cast<float>(y);
+        }
+    }
+    return back;
+}
+
+// MNIST's own recipe for a digit on a page (LeCun et al.): the ink's bounding box, scaled so
+// its long side is 20 px (aspect kept), placed in 28×28 so that its centre of mass is the
+// centre. Here the ink is what stands clearly above the page's own background (backgroundOf),
+// contrast-stretched to [0,1]. nullopt when nothing stands out (a blank or flat page).
+std::optional<cv::Mat> digitFromPage(const cv::Mat& gray) {
+    constexpr int kInkBox = 20;
+    constexpr double kMinContrast = 0.15;  // below this, no ink: keep the old whole-page path
+    cv::Mat ink = gray - backgroundOf(gray);
+    cv::max(ink, cv::Scalar::all(0.0), ink);
+    double lo = 0;
+    double contrast = 0;
+    cv::minMaxLoc(ink, &lo, &contrast);
+    if (contrast < kMinContrast) {
+        return std::nullopt;
+    }
+    cv::Mat mask = ink > 0.4 * contrast;
+    const cv::Rect box = cv::boundingRect(mask);
+    if (box.empty()) {
+        return std::nullopt;
+    }
+    // Stretch: the strongest ink is 1, faint residue (noise, JPEG ringing) is 0.
+    cv::Mat crop;
+    ink(box).convertTo(crop, CV_32F, 1.0 / contrast);
+    cv::subtract(crop, cv::Scalar::all(0.15), crop);
+    crop.convertTo(crop, CV_32F, 1.0 / 0.85);
+    clampUnit(crop);
+    const double fit = double{kInkBox} / std::max(box.width, box.height);
+    const int w = std::clamp(static_cast<int>(std::lround(box.width * fit)), 1, kInkBox);
+    const int h = std::clamp(static_cast<int>(std::lround(box.height * fit)), 1, kInkBox);
+    cv::Mat scaled;
+    cv::resize(crop, scaled, cv::Size(w, h), 0, 0, fit < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    clampUnit(scaled);
+    const cv::Moments m = cv::moments(scaled);
+    const double cx = m.m00 > 0 ? m.m10 / m.m00 : w / 2.0;
+    const double cy = m.m00 > 0 ? m.m01 / m.m00 : h / 2.0;
+    const int x =
+        std::clamp(static_cast<int>(std::lround(kDigitSide / 2.0 - cx)), 0, kDigitSide - w);
+    const int y =
+        std::clamp(static_cast<int>(std::lround(kDigitSide / 2.0 - cy)), 0, kDigitSide - h);
+    cv::Mat digit(kDigitSide, kDigitSide, CV_32FC1, cv::Scalar(0));
+    scaled.copyTo(digit(cv::Rect(x, y, w, h)));
+    return digit;
+}
+
 }  // namespace
 
 Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
@@ -135,37 +265,14 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
             background = 1.0 - background;
         }
 
-        // 4. Pad to a square with the background value (shrinking a long image first).
-        if (gray.rows != gray.cols && std::max(gray.rows, gray.cols) > kMaxSquareSide) {
-            const double scale = double{kMaxSquareSide} / std::max(gray.rows, gray.cols);
-            const auto shrink = [scale](int n) {
-                return std::clamp(static_cast<int>(std::lround(n * scale)), 1, kMaxSquareSide);
-            };
-            cv::Mat shrunk;
-            cv::resize(gray, shrunk, cv::Size(shrink(gray.cols), shrink(gray.rows)), 0, 0,
-                       cv::INTER_AREA);
-            gray = shrunk;
-        }
-        if (gray.rows != gray.cols) {
-            const int side = std::max(gray.rows, gray.cols);
-            const int top = (side - gray.rows) / 2;
-            const int left = (side - gray.cols) / 2;
-            cv::Mat square;
-            cv::copyMakeBorder(gray, square, top, side - gray.rows - top, left,
-                               side - gray.cols - left, cv::BORDER_CONSTANT,
-                               cv::Scalar::all(background));
-            gray = square;
-        }
-
-        // 5. Resize to 28x28 (pass-through when already that size).
+        // 4–6. A page (anything but 28×28): the digit recipe MNIST itself was made with.
         if (gray.rows != kDigitSide || gray.cols != kDigitSide) {
-            cv::Mat resized;
-            cv::resize(gray, resized, cv::Size(kDigitSide, kDigitSide), 0, 0, cv::INTER_AREA);
-            // Area weights sum to 1 only up to float rounding: a white area can come out as
-            // 1.0000001 (found by fuzz_image_decode). Keep the contract: [0,1].
-            cv::min(resized, cv::Scalar::all(1.0), resized);
-            cv::max(resized, cv::Scalar::all(0.0), resized);
-            gray = resized;
+            gray = shrinkLongSide(gray);
+            if (auto digit = digitFromPage(gray)) {
+                gray = *digit;
+            } else {
+                gray = padAndResize(gray, background);  // no ink found: the page as a whole
+            }
         }
         // Own the pixels and make them contiguous (the input may have been a view).
         if (!gray.isContinuous() || gray.data == image.data) {
