@@ -24,6 +24,7 @@
 #include <Poco/Logger.h>
 #include <opencv2/core.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -203,6 +204,13 @@ void wakeSupervisor(int fd) {
     }
 }
 
+int heartbeatPeriodMs(double timeout_s) {
+    if (timeout_s <= 0) {
+        return 1000;
+    }
+    return static_cast<int>(std::clamp(timeout_s * 1000.0 / 4.0, 50.0, 1000.0));
+}
+
 // The request limit for max_requests recycling: max_requests + a random 0..jitter, so workers
 // started together do not all recycle together (as Gunicorn's max_requests_jitter).
 std::uint64_t requestBudget(const ServiceConfig& config) {
@@ -290,7 +298,7 @@ class WorkerLoop {
                 beat = std::min(beat, a.heartbeat_ms.load(std::memory_order_relaxed));
             }
             slot_.heartbeat_ms.store(beat, std::memory_order_relaxed);
-            if (::poll(fds, 2, 500) > 0 && (fds[0].revents & POLLIN) != 0) {
+            if (::poll(fds, 2, heartbeat_ms_ / 2) > 0 && (fds[0].revents & POLLIN) != 0) {
                 char drain[16];
                 [[maybe_unused]] ssize_t n = ::read(signal_pipe_r_, drain, sizeof(drain));
             }
@@ -370,13 +378,12 @@ class WorkerLoop {
         HttpResponse response;
         std::string request_id;
         // poll() ignores the control entry when there is no control socket (fd -1).
-        pollfd fds[3] = {{ctx_.listen_fd, POLLIN, 0},
-                         {stop_pipe_[0], POLLIN, 0},
-                         {ctx_.control_fd, POLLIN, 0}};
+        pollfd fds[3] = {
+            {ctx_.listen_fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}, {ctx_.control_fd, POLLIN, 0}};
 
         while (!stopping_.load(std::memory_order_relaxed)) {
             me.heartbeat_ms.store(monotonicMs(), std::memory_order_relaxed);
-            const int rc = ::poll(fds, 3, 1000);
+            const int rc = ::poll(fds, 3, heartbeat_ms_);
             const bool control = (fds[2].revents & POLLIN) != 0;
             if (rc <= 0 || (fds[1].revents & POLLIN) != 0 ||
                 (!control && (fds[0].revents & POLLIN) == 0)) {
@@ -442,6 +449,10 @@ class WorkerLoop {
     const ModelRepository& models_;
     int signal_pipe_r_;
     const std::uint64_t budget_;
+    // How often an idle worker proves it is alive: well inside `timeout`, so that an idle worker
+    // is never taken for a silent one (its slot's beat is at most 1.5 periods old, plus
+    // scheduling delay on a loaded machine). 1 s for the default 30 s; 250 ms for a 1 s timeout.
+    const int heartbeat_ms_ = heartbeatPeriodMs(config_.timeout);
     Poco::Logger& log_ = Poco::Logger::get("worker");
 
     std::vector<Acceptor> acceptors_;
