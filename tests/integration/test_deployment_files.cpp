@@ -96,9 +96,9 @@ TEST(DeploymentFiles, ProductionNginxSiteParses) {
 TEST(DeploymentFiles, ShippedConfigValidates) {
     // --check-config also reads the model repository: the source tree's stands in for the
     // installed one.
-    CommandResult r = run(std::string(PREDICTD_BINARY) + " --config " + sourceDir() +
-                          "/config/predictd.ini --model-repository " + sourceDir() +
-                          "/model --check-config");
+    CommandResult r =
+        run(std::string(PREDICTD_BINARY) + " --config " + sourceDir() +
+            "/config/predictd.ini --model-repository " + sourceDir() + "/model --check-config");
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("listen = unix:/run/predictd/predictd.sock"), std::string::npos)
         << r.output;

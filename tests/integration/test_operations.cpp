@@ -473,8 +473,7 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
     std::filesystem::permissions(s.socketPath(), std::filesystem::perms::all);
     // The first connection to the main socket activates it (/ready goes to the control socket,
     // which predictd binds once started: a probe alone would not start it).
-    ASSERT_TRUE(eventually([&] { return s.predictDigit(4) == 4; }, seconds(30)))
-        << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.predictDigit(4) == 4; }, seconds(30))) << s.predictdLog();
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     EXPECT_NE(s.predictdLog().find("listening on unix:" + s.socketPath()), std::string::npos)
         << s.predictdLog();

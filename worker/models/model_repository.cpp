@@ -1,9 +1,9 @@
 // model_repository.cpp — scanning the repository, applying version policies, loading.
 #include "models/model_repository.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <charconv>
-#include <unistd.h>
 
 #include <json/value.h>
 

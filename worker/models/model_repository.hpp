@@ -35,7 +35,7 @@ namespace predictd {
 struct LoadedVersion {
     int version = 0;
     std::int64_t memory_bytes = 0;  // growth of the worker's resident memory while loading it
-    std::string path;  // model.onnx
+    std::string path;               // model.onnx
     std::string sha256;
     std::uintmax_t file_bytes = 0;
     std::unique_ptr<ImageModel> model;

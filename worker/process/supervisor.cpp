@@ -109,14 +109,12 @@ int Supervisor::run() {
                           ? static_cast<std::size_t>(config_.start_workers)
                           : 0;
     publishModel();
-    logger().information("predictd " PREDICTD_VERSION " listening on " +
-                         socket_.address().describe() +
-                         (control_.valid() ? " (control: " + control_.address().describe() + ")"
-                                           : std::string()) +
-                         ", pm = " + processManagerName(config_.pm) +
-                         ", up to " + std::to_string(config_.workers) + " worker(s) × " +
-                         std::to_string(config_.threads_per_worker) + " thread(s), model " +
-                         config_.modelSource().label() + " (config: " + config_.source + ")");
+    logger().information(
+        "predictd " PREDICTD_VERSION " listening on " + socket_.address().describe() +
+        (control_.valid() ? " (control: " + control_.address().describe() + ")" : std::string()) +
+        ", pm = " + processManagerName(config_.pm) + ", up to " + std::to_string(config_.workers) +
+        " worker(s) × " + std::to_string(config_.threads_per_worker) + " thread(s), model " +
+        config_.modelSource().label() + " (config: " + config_.source + ")");
     for (;;) {
         murderStuckWorkers();
         scaleWorkers();

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "ops/service_config.hpp"
 #include "process/listen_socket.hpp"
 #include "process/scoreboard.hpp"
-#include "ops/service_config.hpp"
 
 namespace predictd {
 

@@ -52,8 +52,8 @@ class RequestHandler {
     RequestLimits limits_;
     OpsEndpoints ops_;
     Json::Value modelsStatus_;  // for /status: every model with its versions and memory
-    std::string readyBody_;   // {"model":"<default model>","status":"ready"}
-    std::string modelsBody_;  // GET /models
+    std::string readyBody_;     // {"model":"<default model>","status":"ready"}
+    std::string modelsBody_;    // GET /models
     std::map<std::string, std::string> modelBodies_;  // GET /models/{model}
 };
 
