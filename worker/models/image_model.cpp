@@ -12,14 +12,6 @@
 namespace predictd {
 namespace {
 
-ApiError loadFailed(const std::string& path, const std::string& reason) {
-    return ApiError{500, "model_load_failed", "cannot load model '" + path + "': " + reason};
-}
-
-ApiError inferenceFailed(const std::string& reason) {
-    return ApiError{500, "inference_failed", "inference failed: " + reason};
-}
-
 // Fills what the config left out from the graph's input shape, and checks what it declared.
 std::optional<std::string> resolveInput(const TensorInfo& graph, InputSpec& in) {
     if (in.name.empty()) {
@@ -114,11 +106,12 @@ Result<std::unique_ptr<ImageModel>> ImageModel::load(const std::string& onnx_pat
         }
         InferenceBackend& engine = *backend.value();
         if (engine.inputs().size() != 1) {
-            return loadFailed(onnx_path, "the graph has " + std::to_string(engine.inputs().size()) +
-                                             " inputs; an image model has one");
+            return modelLoadFailed(onnx_path, "the graph has " +
+                                                  std::to_string(engine.inputs().size()) +
+                                                  " inputs; an image model has one");
         }
         if (auto e = resolveInput(engine.inputs().front(), spec.input)) {
-            return loadFailed(onnx_path, *e);
+            return modelLoadFailed(onnx_path, *e);
         }
         if (spec.output.names.empty()) {
             for (const auto& o : engine.outputs()) {
@@ -134,7 +127,7 @@ Result<std::unique_ptr<ImageModel>> ImageModel::load(const std::string& onnx_pat
                 found = found || o.name == wanted;
             }
             if (!found) {
-                return loadFailed(onnx_path, "the graph has no output '" + wanted + "'");
+                return modelLoadFailed(onnx_path, "the graph has no output '" + wanted + "'");
             }
         }
         auto model =
@@ -144,11 +137,12 @@ Result<std::unique_ptr<ImageModel>> ImageModel::load(const std::string& onnx_pat
         const cv::Mat blank(in.height, in.width, CV_32FC(in.channels), cv::Scalar::all(0));
         const auto out = model->predict({blank});
         if (!out.ok()) {
-            return loadFailed(onnx_path, "warm-up forward pass failed: " + out.error().message);
+            return modelLoadFailed(onnx_path,
+                                   "warm-up forward pass failed: " + out.error().message);
         }
         return model;
     } catch (const std::exception& e) {
-        return loadFailed(onnx_path, e.what());
+        return modelLoadFailed(onnx_path, e.what());
     }
 }
 

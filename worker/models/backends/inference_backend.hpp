@@ -31,6 +31,14 @@ struct BatchOutput {
     std::vector<float> values;
 };
 
+// The model path's errors, shared by the engines and ImageModel.
+inline ApiError modelLoadFailed(const std::string& path, const std::string& reason) {
+    return ApiError{500, "model_load_failed", "cannot load model '" + path + "': " + reason};
+}
+inline ApiError inferenceFailed(const std::string& reason) {
+    return ApiError{500, "inference_failed", "inference failed: " + reason};
+}
+
 class InferenceBackend {
   public:
     virtual ~InferenceBackend() = default;
@@ -43,7 +51,8 @@ class InferenceBackend {
     [[nodiscard]] virtual const std::vector<TensorInfo>& outputs() const = 0;
 };
 
-// Loads `onnx_path` with the engine the spec names. Error: 500 model_load_failed.
+// Loads `onnx_path` (which must be a regular file) with the engine the spec names. Error: 500
+// model_load_failed.
 Result<std::unique_ptr<InferenceBackend>> openBackend(const std::string& onnx_path,
                                                       const ModelSpec& spec);
 

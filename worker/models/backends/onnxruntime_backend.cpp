@@ -16,14 +16,6 @@
 namespace predictd {
 namespace {
 
-ApiError loadFailed(const std::string& path, const std::string& reason) {
-    return ApiError{500, "model_load_failed", "cannot load model '" + path + "': " + reason};
-}
-
-ApiError inferenceFailed(const std::string& reason) {
-    return ApiError{500, "inference_failed", "inference failed: " + reason};
-}
-
 Ort::Env& environment() {
     static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "predictd");
     return env;
@@ -106,14 +98,6 @@ class OnnxRuntimeBackend final : public InferenceBackend {
 
 Result<std::unique_ptr<InferenceBackend>> openOnnxRuntime(const std::string& onnx_path,
                                                           const ModelSpec& spec) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(onnx_path, ec);
-    if (!std::filesystem::exists(status)) {
-        return loadFailed(onnx_path, "no such file");
-    }
-    if (!std::filesystem::is_regular_file(status)) {
-        return loadFailed(onnx_path, "not a regular file");
-    }
     try {
         Ort::SessionOptions options;
         options.SetIntraOpNumThreads(spec.intra_op_threads);
@@ -124,13 +108,13 @@ Result<std::unique_ptr<InferenceBackend>> openOnnxRuntime(const std::string& onn
         options.AddConfigEntry("session.intra_op.allow_spinning", "0");
         Ort::Session session(environment(), onnx_path.c_str(), options);
         if (session.GetInputCount() == 0) {
-            return loadFailed(onnx_path, "the graph has no input");
+            return modelLoadFailed(onnx_path, "the graph has no input");
         }
         std::unique_ptr<InferenceBackend> backend =
             std::make_unique<OnnxRuntimeBackend>(std::move(session));
         return backend;
     } catch (const std::exception& e) {
-        return loadFailed(onnx_path, e.what());
+        return modelLoadFailed(onnx_path, e.what());
     }
 }
 

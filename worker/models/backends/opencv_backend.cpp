@@ -14,14 +14,6 @@
 namespace predictd {
 namespace {
 
-ApiError loadFailed(const std::string& path, const std::string& reason) {
-    return ApiError{500, "model_load_failed", "cannot load model '" + path + "': " + reason};
-}
-
-ApiError inferenceFailed(const std::string& reason) {
-    return ApiError{500, "inference_failed", "inference failed: " + reason};
-}
-
 class OpenCvDnnBackend final : public InferenceBackend {
   public:
     OpenCvDnnBackend(cv::dnn::Net net, std::string input_name)
@@ -80,22 +72,14 @@ class OpenCvDnnBackend final : public InferenceBackend {
 
 Result<std::unique_ptr<InferenceBackend>> openOpenCvDnn(const std::string& onnx_path,
                                                         const ModelSpec& spec) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(onnx_path, ec);
-    if (!std::filesystem::exists(status)) {
-        return loadFailed(onnx_path, "no such file");
-    }
-    if (!std::filesystem::is_regular_file(status)) {
-        return loadFailed(onnx_path, "not a regular file");
-    }
     if (spec.input.width <= 0 || spec.input.height <= 0 || spec.input.channels <= 0) {
-        return loadFailed(onnx_path,
-                          "the opencv backend needs input.width, height and channels declared");
+        return modelLoadFailed(
+            onnx_path, "the opencv backend needs input.width, height and channels declared");
     }
     try {
         cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx_path);
         if (net.empty()) {
-            return loadFailed(onnx_path, "OpenCV read an empty network");
+            return modelLoadFailed(onnx_path, "OpenCV read an empty network");
         }
         net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
         net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
@@ -103,9 +87,9 @@ Result<std::unique_ptr<InferenceBackend>> openOpenCvDnn(const std::string& onnx_
             std::make_unique<OpenCvDnnBackend>(std::move(net), spec.input.name);
         return backend;
     } catch (const cv::Exception& e) {
-        return loadFailed(onnx_path, e.err);
+        return modelLoadFailed(onnx_path, e.err);
     } catch (const std::exception& e) {
-        return loadFailed(onnx_path, e.what());
+        return modelLoadFailed(onnx_path, e.what());
     }
 }
 
