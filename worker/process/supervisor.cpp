@@ -27,7 +27,7 @@
 #include "ops/file_digest.hpp"
 #include "ops/service_log.hpp"
 #include "process/listen_queue.hpp"
-#include "transport/fcgi_worker.hpp"
+#include "process/worker_process.hpp"
 
 namespace predictd {
 namespace {

@@ -1,8 +1,5 @@
-// fcgi_worker.hpp — one prefork worker process: load the model once, then serve FastCGI.
-//
-// Entered in the child right after fork. Owns the worker's signal handling, its accept loop on
-// the inherited listening socket, turning FastCGI params/stdin into an HttpRequest and the
-// HttpResponse back into a CGI response. What a request means is request_handler's business.
+// worker_context.hpp — what the supervisor hands a forked worker, and the exit codes it gets
+// back. The contract between supervisor.cpp and the worker (worker_process, worker_loop).
 #pragma once
 
 #include <cstddef>
@@ -25,8 +22,5 @@ struct WorkerContext {
     std::size_t slot = 0;
     int supervisor_wake_fd = -1;  // one byte written here tells the supervisor "state changed"
 };
-
-// Runs the worker until it is told to stop; returns its exit code. Never throws.
-int runWorker(const WorkerContext& ctx);
 
 }  // namespace predictd
