@@ -31,9 +31,9 @@ class ListenSocket {
     ListenSocket(ListenSocket&& other) noexcept;
     ListenSocket& operator=(ListenSocket&& other) noexcept;
 
-    // Binds and listens. The descriptor is non-blocking (workers poll it, see fcgi_worker.cpp)
-    // and is inherited across fork. `unix_mode` and `unix_group` (a group name; empty keeps the
-    // process's group) apply to unix sockets only.
+    // Binds and listens. The descriptor is non-blocking (workers poll it, see
+    // transport/worker_loop.cpp) and is inherited across fork. `unix_mode` and `unix_group` (a
+    // group name; empty keeps the process's group) apply to unix sockets only.
     static ListenSocket open(const ListenAddress& address, int backlog, unsigned unix_mode,
                              const std::string& unix_group, std::string* error);
 

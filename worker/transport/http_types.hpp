@@ -1,6 +1,6 @@
 // http_types.hpp — the request and response as the handler sees them.
 //
-// Plain values with no FastCGI or socket in them: fcgi_worker fills an HttpRequest from the
+// Plain values with no FastCGI or socket in them: fcgi_io fills an HttpRequest from the
 // FastCGI params and stdin, and writes an HttpResponse back. Tests build them directly.
 #pragma once
 
