@@ -9,7 +9,9 @@ docs/models.md describes it, and inference by a second engine, OpenCV DNN 4.6
 ONNX Runtime). Writes OUT: {"<file>": {"model": name, "probabilities": [...], "label": i}}.
 
 Independence: the raw pixels come from cv2.imdecode(IMREAD_UNCHANGED) — depth, channels and
-orientation as stored — and everything after that is done here from the documentation:
+orientation as stored — or, for a JPEG the documented shrink-on-load rule lets be decoded
+smaller, from cv2.imdecode(IMREAD_REDUCED_*) at the scale chosen here; everything after that is
+done here from the documentation (the halvings of an area resize included):
 EXIF orientation (APP1 parsed here), 16-bit to 8 bits, alpha composited over white, colour
 order, resize policy, value transform, layout; the "digit" recipe re-written from its
 description (docs/models.md and the step list at the top of worker/models/preprocess.cpp).
@@ -186,6 +188,12 @@ def page_background(g):
 
 
 def digit_recipe(raw):
+    # 0. A page whose long side is over 1024 is shrunk first, as decoded (area, aspect kept).
+    h, w = raw.shape[:2]
+    if max(h, w) > 1024:
+        s = 1024 / max(h, w)
+        size = (min(max(lround(w * s), 1), 1024), min(max(lround(h * s), 1), 1024))
+        raw = scale_to(raw, size, cv2.INTER_AREA)
     g = to_gray_unit(unit_float(raw))
     # 3. Polarity: a light border means dark ink: invert so the digit is light on dark.
     background = ring_mean(g)
@@ -195,12 +203,6 @@ def digit_recipe(raw):
     # 4. 28x28 is an MNIST digit already.
     if g.shape == (28, 28):
         return g
-    # A long side over 1024 is shrunk first (area, aspect kept).
-    h, w = g.shape
-    if max(h, w) > 1024:
-        s = 1024 / max(h, w)
-        size = (min(max(lround(w * s), 1), 1024), min(max(lround(h * s), 1), 1024))
-        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
     # 5. Ink = what stands above the page's background, if anything stands out (0.15).
     ink = np.maximum(g - page_background(g), F32(0)).astype(F32)
     contrast = float(ink.max())
@@ -236,6 +238,55 @@ def digit_recipe(raw):
     return np.clip(cv2.resize(sq, (28, 28), interpolation=cv2.INTER_AREA), 0, 1)
 
 
+# ---- decoding, with JPEG shrink-on-load ---------------------------------------------------------
+
+def policy_size(sw, sh, cfg):
+    """The size the resize policy resizes a sw x sh image to (before crop or padding)."""
+    w, h = cfg["width"], cfg["height"]
+    if cfg["resize"] == "center_crop":
+        scale = max(w, h) / cfg["crop_fraction"] / min(sw, sh)
+        return max(w, lround(sw * scale)), max(h, lround(sh * scale))
+    if cfg["resize"] == "letterbox":
+        scale = min(w / sw, h / sh)
+        return min(max(lround(sw * scale), 1), w), min(max(lround(sh * scale), 1), h)
+    return w, h
+
+
+def jpeg_reduction(sw, sh, cfg):
+    """docs/models.md, "Shrink on load": the largest of 8, 4, 2 that leaves both sides of the
+    decoded JPEG at least the policy's size, in either orientation when EXIF orientation is
+    applied; for the digit recipe, pages over 1024 px on their long side, down to no less."""
+    for r in (8, 4, 2):
+        rw, rh = -(-sw // r), -(-sh // r)
+        if cfg["resize"] == "digit":
+            if max(rw, rh) >= 1024:
+                return r
+            continue
+        nw, nh = policy_size(sw, sh, cfg)
+        tw, th = policy_size(sh, sw, cfg)
+        if rw >= nw and rh >= nh and (not cfg["exif_orientation"] or (rh >= tw and rw >= th)):
+            return r
+    return 1
+
+
+def decode(data, cfg):
+    """Raw pixels, as stored (IMREAD_UNCHANGED), except a JPEG that may be decoded smaller: it
+    is then decoded at that DCT scale (IMREAD_REDUCED_*, orientation ignored: applied here), in
+    colour, or in gray for the digit recipe."""
+    buf = np.frombuffer(data, np.uint8)
+    raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if raw is None or data[:2] != b"\xff\xd8":
+        return raw
+    r = jpeg_reduction(raw.shape[1], raw.shape[0], cfg)
+    if r == 1:
+        return raw
+    gray = cfg["resize"] == "digit"
+    flag = {2: (cv2.IMREAD_REDUCED_GRAYSCALE_2, cv2.IMREAD_REDUCED_COLOR_2),
+            4: (cv2.IMREAD_REDUCED_GRAYSCALE_4, cv2.IMREAD_REDUCED_COLOR_4),
+            8: (cv2.IMREAD_REDUCED_GRAYSCALE_8, cv2.IMREAD_REDUCED_COLOR_8)}[r][0 if gray else 1]
+    return cv2.imdecode(buf, flag | cv2.IMREAD_IGNORE_ORIENTATION)
+
+
 # ---- photo models: depth, alpha, colour, resize policy, values -------------------------------
 
 def to_eight_bit(raw):
@@ -268,6 +319,30 @@ def colour(img8, cfg):
     return img8[..., ::-1] if cfg["color"] == "rgb" else img8
 
 
+def halvings(img, size):
+    """"An area resize first halves the image (2x2 means) while both sides are even and at
+    least twice the target": the 2x2 means computed here in integers (round half up, as
+    OpenCV's fast path rounds), then the rest of the way by the resize filter."""
+    while (img.shape[1] % 2 == 0 and img.shape[0] % 2 == 0 and img.shape[1] >= 2 * size[0]
+           and img.shape[0] >= 2 * size[1]):
+        if img.dtype in (np.uint8, np.uint16):
+            q = img.astype(np.int64)
+            s = q[0::2, 0::2] + q[0::2, 1::2] + q[1::2, 0::2] + q[1::2, 1::2]
+            img = ((s + 2) // 4).astype(img.dtype)
+        else:
+            img = ((img[0::2, 0::2] + img[0::2, 1::2] + img[1::2, 0::2] + img[1::2, 1::2])
+                   * 0.25).astype(img.dtype)
+    return np.ascontiguousarray(img)
+
+
+def scale_to(img, size, interp):
+    if interp == cv2.INTER_AREA:
+        img = halvings(img, size)
+        if (img.shape[1], img.shape[0]) == tuple(size):
+            return img
+    return cv2.resize(img, tuple(size), interpolation=interp)
+
+
 def resize(img, cfg):
     w, h = cfg["width"], cfg["height"]
     interp = cfg["interpolation"]
@@ -276,21 +351,21 @@ def resize(img, cfg):
     if cfg["resize"] == "center_crop":
         scale = max(w, h) / cfg["crop_fraction"] / min(sw, sh)
         rw, rh = max(w, lround(sw * scale)), max(h, lround(sh * scale))
-        r = img if (rw, rh) == (sw, sh) else cv2.resize(img, (rw, rh), interpolation=interp)
+        r = img if (rw, rh) == (sw, sh) else scale_to(img, (rw, rh), interp)
         x, y = (rw - w) // 2, (rh - h) // 2
         return r[y:y + h, x:x + w]
     if cfg["resize"] == "letterbox":
         scale = min(w / sw, h / sh)
         rw = min(max(lround(sw * scale), 1), w)
         rh = min(max(lround(sh * scale), 1), h)
-        r = cv2.resize(img, (rw, rh), interpolation=interp)
+        r = scale_to(img, (rw, rh), interp)
         out = np.full((h, w) + img.shape[2:], cfg["pad_value"], img.dtype)
         left, top = (w - rw) // 2, (h - rh) // 2
         out[top:top + rh, left:left + rw] = r.reshape(rh, rw, *img.shape[2:])
         return out
     if (sw, sh) == (w, h):
         return img
-    return cv2.resize(img, (w, h), interpolation=interp)
+    return scale_to(img, (w, h), interp)
 
 
 def values(img, cfg, divisor):
@@ -303,7 +378,7 @@ def values(img, cfg, divisor):
 
 
 def model_input(data, cfg):
-    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    raw = decode(data, cfg)
     if raw is None:
         raise ValueError("undecodable")
     if cfg["exif_orientation"]:
@@ -316,7 +391,10 @@ def model_input(data, cfg):
         if cfg["channels"] == 3:
             x = np.repeat(x, 3, axis=2)
     else:
-        x = values(resize(colour(to_eight_bit(raw), cfg), cfg), cfg, cfg["divisor"])
+        img8 = to_eight_bit(raw)
+        if img8.ndim == 3 and img8.shape[2] == 4:
+            img8 = over_white(img8)  # at full size, before any resize
+        x = values(colour(resize(img8, cfg), cfg), cfg, cfg["divisor"])
     return np.transpose(x, (2, 0, 1)) if cfg["layout"] == "NCHW" else x
 
 

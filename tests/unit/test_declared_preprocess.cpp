@@ -12,6 +12,7 @@
 
 #include "api/request_limits.hpp"
 #include "codecs/image_decode.hpp"
+#include "models/image_input.hpp"
 #include "models/model_spec.hpp"
 #include "models/preprocess.hpp"
 
@@ -55,11 +56,12 @@ TEST(DeclaredPreprocess, BgrOrderAndMeanStd) {
 }
 
 TEST(DeclaredPreprocess, CenterCropKeepsTheMiddle) {
-    // 300x100: shorter side 100 -> 4/0.5 = 8, so 24x8, then the centre 4x4 (all red: x 10..14).
+    // 288x96: shorter side 96 -> 4/0.5 = 8, so 24x8 (÷12: two exact halvings, then ÷3), then
+    // the centre 4x4 (all red: x 10..14 of 24 is 120..168 of 288).
     ModelSpec s = colourSpec(4, 4, ResizePolicy::kCenterCrop);
     s.preprocess.crop_fraction = 0.5;
-    cv::Mat img(100, 300, CV_8UC3, cv::Scalar(255, 0, 0));        // blue
-    img(cv::Rect(125, 0, 50, 100)).setTo(cv::Scalar(0, 0, 255));  // a red centre band
+    cv::Mat img(96, 288, CV_8UC3, cv::Scalar(255, 0, 0));        // blue
+    img(cv::Rect(120, 0, 48, 96)).setTo(cv::Scalar(0, 0, 255));  // a red centre band
     const auto out = preprocessImage(img, s);
     ASSERT_TRUE(out.ok());
     ASSERT_EQ(out.value().size(), cv::Size(4, 4));
@@ -111,16 +113,81 @@ TEST(DeclaredPreprocess, ExifOrientationIsAppliedForColourModels) {
     ASSERT_TRUE(cv::imencode(".jpg", halves(64, 32), jpeg));
     const std::string rotated = withExifOrientation(jpeg, 6);  // "rotate 90° clockwise to view"
     RequestLimits limits;
-    ModelSpec s = colourSpec(8, 8, ResizePolicy::kStretch);
-    const auto applied = decodeImage(rotated, limits, imreadFlagsFor(s.preprocess));
-    ASSERT_TRUE(applied.ok()) << applied.error().message;
-    EXPECT_EQ(applied.value().size(), cv::Size(32, 64));  // portrait, as the phone meant it
+    ModelSpec s = colourSpec(32, 32, ResizePolicy::kStretch);  // 64x32: no shrink on load
+    const auto decoded = [&](const ModelSpec& spec) {
+        const auto planned = planImageInput(rotated, limits, spec);
+        EXPECT_TRUE(planned.ok());
+        const auto image =
+            decodeInspected(rotated, planned.value().header, planned.value().plan, limits);
+        EXPECT_TRUE(image.ok());
+        return image.ok() ? image.value().size() : cv::Size();
+    };
+    EXPECT_EQ(decoded(s), cv::Size(32, 64));  // portrait, as the phone meant it
     s.preprocess.exif_orientation = false;
-    const auto ignored = decodeImage(rotated, limits, imreadFlagsFor(s.preprocess));
-    ASSERT_TRUE(ignored.ok());
-    EXPECT_EQ(ignored.value().size(), cv::Size(64, 32));
-    // The digit recipe keeps reading pixels as stored (IMREAD_UNCHANGED).
-    EXPECT_EQ(imreadFlagsFor(digitModelSpec("mnist").preprocess), cv::IMREAD_UNCHANGED);
+    EXPECT_EQ(decoded(s), cv::Size(64, 32));
+    // The digit recipe keeps reading pixels as stored (IMREAD_UNCHANGED): no rotation.
+    EXPECT_EQ(decoded(digitModelSpec("mnist")), cv::Size(64, 32));
+}
+
+// Shrink on load: a JPEG is decoded at the smallest DCT scale that leaves both sides at least
+// the size the policy resizes to, in either orientation (an EXIF rotation swaps the sides).
+TEST(DeclaredPreprocess, JpegIsShrunkOnLoadNoSmallerThanTheResize) {
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", halves(640, 320), jpeg));
+    const std::string bytes(jpeg.begin(), jpeg.end());
+    const RequestLimits limits;
+    const auto plan = [&](const ModelSpec& spec) {
+        const auto planned = planImageInput(bytes, limits, spec);
+        EXPECT_TRUE(planned.ok());
+        return planned.ok() ? planned.value().plan : DecodePlan{};
+    };
+    EXPECT_EQ(plan(colourSpec(80, 40, ResizePolicy::kStretch)).reduction, 4);    // 160x80 ≥ 80x80
+    EXPECT_EQ(plan(colourSpec(40, 40, ResizePolicy::kStretch)).reduction, 8);    // 80x40 ≥ 40x40
+    EXPECT_EQ(plan(colourSpec(100, 100, ResizePolicy::kStretch)).reduction, 2);  // 320x160
+    EXPECT_EQ(plan(colourSpec(400, 100, ResizePolicy::kStretch)).reduction, 1);  // 320 < 400
+    ModelSpec upright = colourSpec(80, 40, ResizePolicy::kStretch);
+    upright.preprocess.exif_orientation = false;  // no rotation possible: only 80x40 must fit
+    EXPECT_EQ(plan(upright).reduction, 8);
+    // center_crop 0.5 to 40x40: shorter side to 80, so 160x80 at least: 1/4.
+    ModelSpec crop = colourSpec(40, 40, ResizePolicy::kCenterCrop);
+    crop.preprocess.crop_fraction = 0.5;
+    EXPECT_EQ(plan(crop).reduction, 4);
+    // The digit recipe shrinks only pages over 1024 px, to no less than 1024.
+    EXPECT_EQ(plan(digitModelSpec("mnist")).reduction, 1);
+    std::vector<uchar> page;
+    ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(1000, 4100, CV_8UC1, cv::Scalar(255)), page));
+    const auto big =
+        planImageInput(std::string(page.begin(), page.end()), limits, digitModelSpec("mnist"));
+    ASSERT_TRUE(big.ok());
+    EXPECT_EQ(big.value().plan.reduction, 4);  // 1025 ≥ 1024; 1/8 would give 513
+    EXPECT_EQ(big.value().plan.width, 1025u);
+    // What is decoded is what was planned, and preprocessing gives the model's input from it.
+    const ModelSpec s = colourSpec(40, 40, ResizePolicy::kStretch);
+    const auto planned = planImageInput(bytes, limits, s);
+    ASSERT_TRUE(planned.ok());
+    const auto image = decodeInspected(bytes, planned.value().header, planned.value().plan, limits);
+    ASSERT_TRUE(image.ok());
+    EXPECT_EQ(image.value().size(), cv::Size(80, 40));
+    const auto input = makeImageInput(bytes, planned.value(), limits, s);
+    ASSERT_TRUE(input.ok());
+    EXPECT_EQ(input.value().size(), cv::Size(40, 40));
+}
+
+// Alpha is composited over white at full size, before any resize: the colour hidden under
+// transparent pixels must not bleed into the result (a colour decode would drop alpha).
+TEST(DeclaredPreprocess, AlphaIsCompositedOverWhiteBeforeResizing) {
+    cv::Mat rgba(64, 64, CV_8UC4, cv::Scalar(0, 0, 0, 0));           // transparent black
+    rgba(cv::Rect(0, 0, 32, 64)).setTo(cv::Scalar(0, 0, 255, 255));  // opaque red left half
+    std::vector<uchar> png;
+    ASSERT_TRUE(cv::imencode(".png", rgba, png));
+    const std::string bytes(png.begin(), png.end());
+    const ModelSpec s = colourSpec(2, 2, ResizePolicy::kStretch);  // rgb, ÷255
+    const auto planned = planImageInput(bytes, RequestLimits{}, s);
+    ASSERT_TRUE(planned.ok());
+    const auto input = makeImageInput(bytes, planned.value(), RequestLimits{}, s);
+    ASSERT_TRUE(input.ok());
+    EXPECT_EQ(input.value().at<cv::Vec3f>(0, 0), cv::Vec3f(1, 0, 0));  // red
+    EXPECT_EQ(input.value().at<cv::Vec3f>(0, 1), cv::Vec3f(1, 1, 1));  // white, not black
 }
 
 TEST(DeclaredPreprocess, DigitPolicyIsTheMnistRecipe) {

@@ -84,6 +84,53 @@ TEST(ImageHeader, JpegBaselineAndProgressive) {
     expectPrefixesSafe(progressive);
 }
 
+// Samples per pixel and bytes per sample, as the decode budget counts them, for real files of
+// every format OpenCV writes.
+TEST(ImageHeader, SamplesAndDepthOfEveryFormat) {
+    struct Case {
+        const char* ext;
+        int type;
+        std::vector<int> params;
+        std::uint32_t channels;
+        std::uint32_t bytes;
+    };
+    const std::vector<Case> cases = {
+        {".png", CV_8UC1, {}, 1, 1},
+        {".png", CV_8UC3, {}, 3, 1},
+        {".png", CV_8UC4, {}, 4, 1},
+        {".png", CV_16UC4, {}, 4, 2},
+        {".jpg", CV_8UC1, {}, 1, 1},
+        {".jpg", CV_8UC3, {}, 3, 1},
+        {".bmp", CV_8UC3, {}, 3, 1},
+        {".webp", CV_8UC3, {cv::IMWRITE_WEBP_QUALITY, 90}, 3, 1},
+        {".webp", CV_8UC3, {cv::IMWRITE_WEBP_QUALITY, 101}, 3, 1},  // lossless, no alpha
+        {".webp", CV_8UC4, {cv::IMWRITE_WEBP_QUALITY, 101}, 4, 1},
+        {".tiff", CV_8UC3, {}, 3, 1},
+        {".tiff", CV_16UC1, {}, 1, 2},
+        {".tiff", CV_16UC4, {}, 4, 2},
+        {".pgm", CV_8UC1, {}, 1, 1},
+        {".pgm", CV_16UC1, {}, 1, 2},
+        {".ppm", CV_8UC3, {}, 3, 1},
+    };
+    for (const Case& c : cases) {
+        cv::Mat m(kH, kW, c.type, cv::Scalar(1000, 2000, 3000, 255));
+        if (CV_MAT_DEPTH(c.type) == CV_8U) {
+            m = pattern(c.type);
+        }
+        const auto header = readImageHeader(encode(c.ext, m, c.params));
+        ASSERT_TRUE(header.has_value()) << c.ext;
+        const std::string what = std::string(c.ext) + " type " + std::to_string(c.type);
+        EXPECT_EQ(header->channels, c.channels) << what;
+        EXPECT_EQ(header->bytes_per_sample, c.bytes) << what;
+        EXPECT_FALSE(header->progressive) << what;
+    }
+    const auto progressive =
+        readImageHeader(encode(".jpg", pattern(CV_8UC3), {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+    ASSERT_TRUE(progressive.has_value());
+    EXPECT_TRUE(progressive->progressive);
+    EXPECT_EQ(progressive->channels, 3u);
+}
+
 TEST(ImageHeader, JpegSkipsSegmentsAndFillBytes) {
     // SOI, APP0 (16 bytes), fill bytes, COM, SOF2 4000x3000.
     std::string jpeg(

@@ -5,6 +5,7 @@
 #include <Poco/Base64Encoder.h>
 #include <json/json.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -244,6 +245,57 @@ TEST_F(RequestHandlerTest, NewLimitsPassThrough) {
                 "unsupported_image_format",
                 "images[1]: gif images are not accepted; accepted formats: png, jpeg, bmp, webp, "
                 "tiff, pnm");
+}
+
+// The decode budget adds up what each image will decode to, from the headers, before any is
+// decoded: a header alone (no pixel data after it) is enough to be refused.
+TEST_F(RequestHandlerTest, DecodeBudgetIsCheckedFromTheHeadersBeforeDecoding) {
+    // IHDR of a 1000x1000 PNG, 16-bit RGBA (colour type 6): 1000*1000*4*2 bytes of pixels.
+    const std::string png(
+        "\x89PNG\r\n\x1A\n\x00\x00\x00\x0DIHDR\x00\x00\x03\xE8\x00\x00\x03\xE8"
+        "\x10\x06\x00\x00\x00\xDE\xAD\xBE\xEF",
+        33);
+    RequestLimits limits;
+    limits.max_decode_bytes = 8'000'000;
+    const std::string good = "\"" + sampleB64(1) + "\"";
+    expectError(
+        handler(limits).handle(post(R"({"images":[)" + good + ",\"" + base64(png) + "\"]}")), 413,
+        "decode_budget_exceeded",
+        "decoding this request's images would produce 8000784 bytes of pixels; the limit "
+        "is 8000000 per request (limits.max_decode_bytes). The costliest is images[1]: "
+        "1000x1000 png decoded to 1000x1000, 8000000 bytes");
+    // Within the budget, the same header goes on to the decoder, which finds no pixels.
+    limits.max_decode_bytes = 8'000'784;
+    expectError(
+        handler(limits).handle(post(R"({"images":[)" + good + ",\"" + base64(png) + "\"]}")), 400,
+        "undecodable_image");
+    // The sample digit alone (28x28 gray, as stored) costs 784 bytes.
+    limits.max_decode_bytes = 783;
+    expectError(handler(limits).handle(post("{\"image\":" + good + "}")), 413,
+                "decode_budget_exceeded");
+    limits.max_decode_bytes = 784;
+    EXPECT_EQ(handler(limits).handle(post("{\"image\":" + good + "}")).status, 200);
+}
+
+// Past limits.request_deadline (counted from when the request was received, queueing
+// included) the worker abandons the request with a 503 and Retry-After; before it, it answers.
+TEST_F(RequestHandlerTest, RequestPastItsDeadlineIs503WithRetryAfter) {
+    RequestLimits limits;
+    limits.request_deadline = 20;
+    HttpRequest late = post(R"({"image":")" + sampleB64(4) + R"("})");
+    late.received = std::chrono::steady_clock::now() - std::chrono::seconds(21);
+    const HttpResponse r = handler(limits).handle(late);
+    expectError(r, 503, "deadline_exceeded");
+    EXPECT_NE(parse(r.body)["error"]["message"].asString().find("the deadline is 20 s"),
+              std::string::npos)
+        << r.body;
+    ASSERT_EQ(r.headers.size(), 1u);
+    EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>("Retry-After", "1")));
+    HttpRequest on_time = late;
+    on_time.received = std::chrono::steady_clock::now() - std::chrono::seconds(19);
+    EXPECT_EQ(handler(limits).handle(on_time).status, 200);
+    limits.request_deadline = 0;  // off
+    EXPECT_EQ(handler(limits).handle(late).status, 200);
 }
 
 TEST_F(RequestHandlerTest, GoodRequestAfterBadOnesIsCorrect) {

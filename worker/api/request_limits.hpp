@@ -33,6 +33,17 @@ struct RequestLimits {
     // before anything is decoded. image_decode: 415 unsupported_image_format. GIF is left out
     // by default: OpenCV 4.6 cannot decode it. An empty list refuses every image.
     std::vector<std::string> allowed_formats = {"png", "jpeg", "bmp", "webp", "tiff", "pnm"};
+    // Bytes of pixels all the images of one request may decode to, summed from their headers
+    // before any is decoded (decode_plan.hpp: width × height × samples × bytes per sample, after
+    // shrink-on-load). Worker time follows it; the size of the body does not (a 1 KB WebP can
+    // decode to 64 MB). request_handler: 413 decode_budget_exceeded.
+    std::uint64_t max_decode_bytes = std::uint64_t{64} << 20;
+    // Seconds a request may take from NGINX's receipt (time queued for a worker included); past
+    // it the worker abandons the request between images or before inference and answers 503
+    // deadline_exceeded with Retry-After. Below NGINX's fastcgi_read_timeout (25 s) so the
+    // client gets the JSON answer, and below server.timeout (30 s) so no worker is killed for an
+    // expensive request. 0 = no deadline.
+    double request_deadline = 20.0;
 };
 
 }  // namespace predictd

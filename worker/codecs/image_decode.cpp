@@ -1,4 +1,4 @@
-// image_decode.cpp — header check (image_header) then cv::imdecode(IMREAD_UNCHANGED).
+// image_decode.cpp — header checks (image_header) then cv::imdecode with the plan's flags.
 //
 // Bounding the decode: the pixel count is checked from our own header reader before
 // cv::imdecode runs; OpenCV's decoders read the same header fields (PNG IHDR, the first JPEG
@@ -57,7 +57,7 @@ bool exceeds(std::uint64_t width, std::uint64_t height, std::uint64_t limit) {
     return width == 0 || height == 0 || width * height > limit;
 }
 
-Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& limits, int flags) {
+Result<ImageHeader> inspectUnchecked(std::string_view bytes, const RequestLimits& limits) {
     const auto header = readImageHeader(bytes);
     if (!header) {
         return undecodable("not a PNG, JPEG, BMP, GIF, WebP, TIFF or PNM image");
@@ -86,7 +86,11 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
     if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
         return undecodable("encoded image is too large to decode");
     }
+    return *header;
+}
 
+Result<cv::Mat> decodeUnchecked(std::string_view bytes, const ImageHeader& header, int flags,
+                                const RequestLimits& limits) {
     cv::Mat image;
     try {
         // imdecode only reads its input; the const_cast lets us wrap the bytes without a copy.
@@ -94,12 +98,12 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
                               const_cast<char*>(bytes.data()));  // NOLINT(*-const-cast)
         image = cv::imdecode(encoded, flags);
     } catch (const cv::Exception& e) {
-        return undecodable("could not decode " + header->format + " image: " + e.err);
+        return undecodable("could not decode " + header.format + " image: " + e.err);
     } catch (const std::exception& e) {
-        return undecodable("could not decode " + header->format + " image: " + e.what());
+        return undecodable("could not decode " + header.format + " image: " + e.what());
     }
     if (image.empty()) {
-        return undecodable("could not decode " + header->format + " image (corrupt or truncated)");
+        return undecodable("could not decode " + header.format + " image (corrupt or truncated)");
     }
     const auto rows = static_cast<std::uint64_t>(image.rows);
     const auto cols = static_cast<std::uint64_t>(image.cols);
@@ -111,12 +115,31 @@ Result<cv::Mat> decodeUnchecked(std::string_view bytes, const RequestLimits& lim
 
 }  // namespace
 
-Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits, int imread_flags) {
+Result<ImageHeader> inspectImage(std::string_view bytes, const RequestLimits& limits) {
     try {
-        return decodeUnchecked(bytes, limits, imread_flags);
+        return inspectUnchecked(bytes, limits);
+    } catch (const std::exception& e) {
+        return undecodable(std::string("could not read the image header: ") + e.what());
+    }
+}
+
+Result<cv::Mat> decodeInspected(std::string_view bytes, const ImageHeader& header,
+                                const DecodePlan& plan, const RequestLimits& limits) {
+    try {
+        return decodeUnchecked(bytes, header, plan.imread_flags, limits);
     } catch (const std::exception& e) {
         return undecodable(std::string("could not decode image: ") + e.what());
     }
+}
+
+Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits, int imread_flags) {
+    const auto header = inspectImage(bytes, limits);
+    if (!header.ok()) {
+        return header.error();
+    }
+    DecodePlan full_size;
+    full_size.imread_flags = imread_flags;
+    return decodeInspected(bytes, header.value(), full_size, limits);
 }
 
 }  // namespace predictd

@@ -6,6 +6,7 @@
 // Bytes, which checks bounds and returns nullopt instead of reading past the end.
 #include "codecs/image_header.hpp"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace predictd {
@@ -67,12 +68,25 @@ std::optional<ImageHeader> make(const char* format, std::optional<U32> w, std::o
     return ImageHeader{format, *w, *h};
 }
 
-// PNG: 8-byte signature, then the IHDR chunk: length, "IHDR", width BE32, height BE32.
+std::optional<ImageHeader> withSamples(std::optional<ImageHeader> h, U32 channels, U32 bytes) {
+    if (h) {
+        h->channels = channels;
+        h->bytes_per_sample = bytes;
+    }
+    return h;
+}
+
+// PNG: 8-byte signature, then the IHDR chunk: length, "IHDR", width BE32, height BE32, bit
+// depth, colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA). A palette expands to
+// RGBA at most (with a tRNS chunk).
 std::optional<ImageHeader> readPng(const Bytes& b) {
     if (!b.matches(12, "IHDR")) {
         return std::nullopt;
     }
-    return make("png", b.be(16, 4), b.be(20, 4));
+    const U32 depth = b.u8(24).value_or(16);
+    const U32 type = b.u8(25).value_or(6);
+    const U32 channels = type == 0 ? 1 : type == 2 ? 3 : type == 4 ? 2 : 4;
+    return withSamples(make("png", b.be(16, 4), b.be(20, 4)), channels, depth > 8 ? 2 : 1);
 }
 
 // JPEG: walk the marker segments from SOI until a SOFn frame header (precision, height,
@@ -107,7 +121,15 @@ std::optional<ImageHeader> readJpeg(const Bytes& b) {
             if (*length < 7) {
                 return std::nullopt;
             }
-            return make("jpeg", b.be(pos + 5, 2), b.be(pos + 3, 2));
+            // Frame header: precision, height, width, number of components.
+            const U32 precision = b.u8(pos + 2).value_or(16);
+            const U32 components = std::min<U32>(b.u8(pos + 7).value_or(4), 4);
+            auto header = withSamples(make("jpeg", b.be(pos + 5, 2), b.be(pos + 3, 2)),
+                                      std::max<U32>(components, 1), precision > 8 ? 2 : 1);
+            if (header) {
+                header->progressive = (m & 0x3u) == 0x2u;  // C2, C6, CA, CE
+            }
+            return header;
         }
         pos += *length;
     }
@@ -121,8 +143,8 @@ std::optional<ImageHeader> readBmp(const Bytes& b) {
     if (!dibSize) {
         return std::nullopt;
     }
-    if (*dibSize == 12) {
-        return make("bmp", b.le(18, 2), b.le(20, 2));
+    if (*dibSize == 12) {  // bit count at 24; up to 24 bits: BGR
+        return withSamples(make("bmp", b.le(18, 2), b.le(20, 2)), 3, 1);
     }
     if (*dibSize < 40) {
         return std::nullopt;
@@ -137,7 +159,9 @@ std::optional<ImageHeader> readBmp(const Bytes& b) {
     if (sw < 0) {
         return std::nullopt;
     }
-    return ImageHeader{"bmp", static_cast<U32>(sw), static_cast<U32>(sh < 0 ? -sh : sh)};
+    ImageHeader header{"bmp", static_cast<U32>(sw), static_cast<U32>(sh < 0 ? -sh : sh)};
+    header.channels = b.le(28, 2).value_or(32) > 24 ? 4 : 3;  // bit count: 32 may carry alpha
+    return header;
 }
 
 // GIF: "GIF87a"/"GIF89a", then the logical screen width and height, LE16 each.
@@ -158,7 +182,9 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
         if (!w || !h) {
             return std::nullopt;
         }
-        return ImageHeader{"webp", *w & 0x3FFFu, *h & 0x3FFFu};
+        ImageHeader header{"webp", *w & 0x3FFFu, *h & 0x3FFFu};
+        header.channels = 3;  // lossy, no alpha chunk possible without VP8X
+        return header;
     }
     if (b.matches(12, "VP8L")) {
         const auto sig = b.u8(20);
@@ -166,7 +192,9 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
         if (!sig || *sig != 0x2F || !bits) {
             return std::nullopt;
         }
-        return ImageHeader{"webp", (*bits & 0x3FFFu) + 1, ((*bits >> 14) & 0x3FFFu) + 1};
+        ImageHeader header{"webp", (*bits & 0x3FFFu) + 1, ((*bits >> 14) & 0x3FFFu) + 1};
+        header.channels = ((*bits >> 28) & 1u) != 0 ? 4 : 3;  // alpha_is_used
+        return header;
     }
     if (b.matches(12, "VP8X")) {
         const auto w = b.le(24, 3);
@@ -174,7 +202,9 @@ std::optional<ImageHeader> readWebp(const Bytes& b) {
         if (!w || !h) {
             return std::nullopt;
         }
-        return ImageHeader{"webp", *w + 1, *h + 1};
+        ImageHeader header{"webp", *w + 1, *h + 1};
+        header.channels = (b.u8(20).value_or(0x10) & 0x10u) != 0 ? 4 : 3;  // the alpha flag
+        return header;
     }
     return std::nullopt;
 }
@@ -200,6 +230,8 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
     std::optional<U32> rows_per_strip;
     std::optional<U32> tile_width;
     std::optional<U32> tile_length;
+    std::optional<U32> bits_per_sample;
+    std::optional<U32> samples_per_pixel;
     for (U32 i = 0; i < *count; ++i) {
         const std::size_t entry = static_cast<std::size_t>(*ifd) + 2 + std::size_t{12} * i;
         if (!b.has(entry, 12)) {
@@ -210,8 +242,22 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
         }
         const auto tag = b.read(entry, 2, big);
         const auto type = b.read(entry + 2, 2, big);
-        if (!tag || !type ||
-            (*tag != 256 && *tag != 257 && *tag != 278 && *tag != 322 && *tag != 323)) {
+        if (!tag || !type) {
+            continue;
+        }
+        if (*tag == 258 && *type == 3 && !bits_per_sample) {
+            // BitsPerSample: one SHORT per sample, inline when they fit in 4 bytes, else at an
+            // offset; the first is enough (OpenCV decodes every sample at one depth).
+            const auto count = b.read(entry + 4, 4, big);
+            const auto at = count && *count > 2 ? b.read(entry + 8, 4, big) : std::optional<U32>();
+            bits_per_sample = at ? b.read(*at, 2, big) : b.read(entry + 8, 2, big);
+            continue;
+        }
+        if (*tag == 277 && *type == 3 && !samples_per_pixel) {
+            samples_per_pixel = b.read(entry + 8, 2, big);
+            continue;
+        }
+        if (*tag != 256 && *tag != 257 && *tag != 278 && *tag != 322 && *tag != 323) {
             continue;
         }
         std::optional<U32> value;
@@ -239,6 +285,11 @@ std::optional<ImageHeader> readTiff(const Bytes& b) {
         return std::nullopt;
     }
     ImageHeader h{"tiff", *width, *height};
+    // Defaults as TIFF's: 1 sample of 1 bit. OpenCV decodes up to 4 samples, at 8 or 16 bits
+    // (32-bit float or integer samples: 4 bytes).
+    h.channels = std::clamp<U32>(samples_per_pixel.value_or(1), 1, 4);
+    const U32 bits = bits_per_sample.value_or(1);
+    h.bytes_per_sample = bits > 16 ? 4 : bits > 8 ? 2 : 1;
     if (tile_width && tile_length && *tile_width != 0 && *tile_length != 0) {
         h.decode_buffer_pixels = std::uint64_t{*tile_width} * *tile_length;
     } else if (rows_per_strip && *rows_per_strip != 0 && *rows_per_strip != 0xFFFFFFFFu) {
@@ -293,7 +344,13 @@ std::optional<ImageHeader> readPnm(std::string_view d) {
         return std::nullopt;
     }
     const auto h = nextNumber();
-    return make("pnm", w, h);
+    // P1/P4 bitmaps, P2/P5 gray, P3/P6 colour; the maximum value after the size says the depth
+    // (bitmaps have none).
+    const char kind = d[1];
+    const bool bitmap = kind == '1' || kind == '4';
+    const auto max_value = bitmap ? std::optional<U32>(1) : nextNumber();
+    return withSamples(make("pnm", w, h), (kind == '3' || kind == '6') ? 3 : 1,
+                       max_value.value_or(65535) > 255 ? 2 : 1);
 }
 
 }  // namespace

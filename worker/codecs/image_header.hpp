@@ -25,6 +25,15 @@ struct ImageHeader {
     // strip (width × RowsPerStrip) or one tile (TileWidth × TileLength); OpenCV 4.6 allocates
     // 4 bytes per pixel of it whatever the image's height. 0 when not applicable.
     std::uint64_t decode_buffer_pixels = 0;
+    // What the decoder works through per pixel, from the header: samples (1 gray, 2 gray+alpha,
+    // 3 colour, 4 colour+alpha or CMYK; a palette counts as the colours it expands to) and bytes
+    // per sample (2 for 16-bit PNG, TIFF or PNM, 12/16-bit JPEG). Read where the format says it;
+    // where it does not (or for a malformed field), the most the format allows.
+    std::uint32_t channels = 4;
+    std::uint32_t bytes_per_sample = 1;
+    // A progressive JPEG (SOF2, 6, 10, 14): libjpeg buffers every scan's coefficients for the
+    // whole image, so decoding it costs its full size even when its output is scaled down.
+    bool progressive = false;
 };
 
 // nullopt when the bytes are not one of the formats above or the header is truncated or

@@ -1,12 +1,12 @@
-// model_self_check.cpp — runs a model's declared sample through the request path's stages.
+// model_self_check.cpp — runs a model's declared sample through the request path's stages
+// (plan, decode, preprocess, infer, postprocess).
 #include "models/model_self_check.hpp"
 
 #include <fstream>
 #include <sstream>
 
-#include "codecs/image_decode.hpp"
+#include "models/image_input.hpp"
 #include "models/postprocess.hpp"
-#include "models/preprocess.hpp"
 
 namespace predictd {
 namespace {
@@ -29,11 +29,12 @@ std::optional<std::string> selfCheckModel(ImageModel& model, const RequestLimits
     bytes << in.rdbuf();
     RequestLimits unlimited = limits;  // the operator's format allow-list is for clients
     unlimited.allowed_formats = {"png", "jpeg", "bmp", "webp", "tiff", "pnm"};
-    const auto image = decodeImage(bytes.str(), unlimited, imreadFlagsFor(spec.preprocess));
-    if (!image.ok()) {
-        return "self-check: " + path + ": " + image.error().message;
+    const std::string encoded = bytes.str();
+    const auto planned = planImageInput(encoded, unlimited, spec);
+    if (!planned.ok()) {
+        return "self-check: " + path + ": " + planned.error().message;
     }
-    auto input = preprocessImage(image.value(), spec);
+    auto input = makeImageInput(encoded, planned.value(), unlimited, spec);
     if (!input.ok()) {
         return "self-check: " + path + ": " + input.error().message;
     }

@@ -41,6 +41,23 @@ namespace {
 // Longest side of the padded square of step 4 (4 MB of floats).
 constexpr int kMaxSquareSide = 1024;
 
+// Halves `image` (cv::INTER_AREA: each output pixel the mean of a 2×2 block) while both sides
+// stay even and at least twice `target` (halving one side only takes OpenCV's slow generic
+// path: 560 ms for a 65500×256 strip). OpenCV's area resize has a fast path for an exact
+// factor of 2 (4096² → 2048² RGB: 9 ms, against 78 ms for 4096² → 224² in one step), and means
+// of 2×2 means are the means a one-step area resize takes whenever the sides divide evenly, so
+// the halvings change the result only by rounding (measured: docs/models.md, "Shrink on load").
+cv::Mat shrinkByHalves(const cv::Mat& image, cv::Size target) {
+    cv::Mat out = image;
+    while (out.cols % 2 == 0 && out.rows % 2 == 0 && out.cols >= 2 * target.width &&
+           out.rows >= 2 * target.height) {
+        cv::Mat half;
+        cv::resize(out, half, cv::Size(out.cols / 2, out.rows / 2), 0, 0, cv::INTER_AREA);
+        out = half;
+    }
+    return out;
+}
+
 ApiError unusable(std::string message) {
     return ApiError{400, "undecodable_image", std::move(message)};
 }
@@ -99,20 +116,26 @@ cv::Mat toGray(const cv::Mat& floats) {
     return gray;
 }
 
-// A long side over kMaxSquareSide is shrunk first (cv::INTER_AREA, aspect ratio kept): a
-// 1 x 1000000 image (within max_image_pixels) would otherwise be padded to 10^12 pixels (found
-// by fuzz_request_handler: a 4 GB allocation from a 1 KB JPEG), and every step below is
-// cheaper on a bounded image.
-cv::Mat shrinkLongSide(const cv::Mat& gray) {
-    if (std::max(gray.rows, gray.cols) <= kMaxSquareSide) {
-        return gray;
+// A long side over kMaxSquareSide is shrunk first (cv::INTER_AREA, aspect ratio kept), before
+// any conversion, on the decoded pixels as they are: a 1 x 1000000 image (within
+// max_image_pixels) would otherwise be padded to 10^12 pixels (found by fuzz_request_handler: a
+// 4 GB allocation from a 1 KB JPEG), and a 4096×4096 16-bit RGBA page cost 1.2 s of float
+// conversions before it was shrunk (issue 12).
+cv::Mat shrinkLongSide(const cv::Mat& image) {
+    if (std::max(image.rows, image.cols) <= kMaxSquareSide) {
+        return image;
     }
-    const double scale = double{kMaxSquareSide} / std::max(gray.rows, gray.cols);
+    const double scale = double{kMaxSquareSide} / std::max(image.rows, image.cols);
     const auto shrink = [scale](int n) {
         return std::clamp(static_cast<int>(std::lround(n * scale)), 1, kMaxSquareSide);
     };
+    const cv::Size size(shrink(image.cols), shrink(image.rows));
+    const cv::Mat halved = shrinkByHalves(image, size);
+    if (halved.size() == size) {
+        return halved;
+    }
     cv::Mat shrunk;
-    cv::resize(gray, shrunk, cv::Size(shrink(gray.cols), shrink(gray.rows)), 0, 0, cv::INTER_AREA);
+    cv::resize(halved, shrunk, size, 0, 0, cv::INTER_AREA);
     return shrunk;
 }
 
@@ -235,18 +258,22 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
         if (channels != 1 && channels != 3 && channels != 4) {
             return unusable("unsupported image with " + std::to_string(channels) + " channels");
         }
+        // 0. A page larger than kMaxSquareSide is shrunk first, at its own depth and channels:
+        //    every step below then runs on at most 1024×1024 pixels, whatever was sent.
+        const cv::Mat page = shrinkLongSide(image);
+
         // 1. Depth → float [0,1].
         cv::Mat floats;
-        switch (image.depth()) {
+        switch (page.depth()) {
             case CV_8U:
-                cv::LUT(image, eightBitToFloat(), floats);
+                cv::LUT(page, eightBitToFloat(), floats);
                 break;
             case CV_16U:
-                image.convertTo(floats, CV_32F, 1.0 / 65535.0);
+                page.convertTo(floats, CV_32F, 1.0 / 65535.0);
                 break;
             case CV_32F:
             case CV_64F:
-                image.convertTo(floats, CV_32F);
+                page.convertTo(floats, CV_32F);
                 cv::patchNaNs(floats, 0.0);
                 cv::min(floats, cv::Scalar::all(1.0), floats);
                 cv::max(floats, cv::Scalar::all(0.0), floats);
@@ -267,7 +294,6 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
 
         // 4–6. A page (anything but 28×28): the digit recipe MNIST itself was made with.
         if (gray.rows != kDigitSide || gray.cols != kDigitSide) {
-            gray = shrinkLongSide(gray);
             if (auto digit = digitFromPage(gray)) {
                 gray = *digit;
             } else {
@@ -290,17 +316,26 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image) {
 
 // ---- Declared preprocessing (model_spec.hpp) -----------------------------------------------
 //
+//   0. Decoding (decode_plan.hpp, decodeWantsFor): an 8-bit JPEG comes straight as BGR (or gray
+//      for a gray model), EXIF orientation applied as declared, and shrunk on load: decoded at
+//      1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), the smallest that still leaves both sides
+//      at least the size step 3 resizes to, in either orientation. Anything with alpha or 16-bit
+//      samples, and every image for a gray model, comes as stored; other 8-bit images as BGR.
 //   1. Depth to 8 bits: 16-bit ÷ 257 (rounded), float × 255 (saturated), so every resize below
 //      runs on 8-bit pixels (cheaper; photos are 8-bit anyway).
-//   2. Channels: alpha composited over white; then gray (BT.601), RGB or BGR as declared; a
-//      gray image feeding a 3-channel model is replicated.
-//   3. Resize (interpolation as declared):
+//   2. Alpha composited over white, at full size.
+//   3. Resize (interpolation as declared) to the policy's size:
 //      stretch     — straight to width × height;
-//      center_crop — shorter side to round(side ÷ crop_fraction) keeping the aspect ratio, then
-//                    the centre width × height (torchvision's Resize(256) + CenterCrop(224));
-//      letterbox   — fit inside width × height keeping the aspect ratio, centred, the rest
-//                    filled with pad_value.
-//   4. Values: float32 (pixel ÷ divisor − mean[c]) ÷ std[c].
+//      center_crop — shorter side to round(side ÷ crop_fraction) keeping the aspect ratio (the
+//                    centre width × height is taken in step 5: torchvision's Resize(256) +
+//                    CenterCrop(224));
+//      letterbox   — fit inside width × height keeping the aspect ratio.
+//      An area resize first halves the image (2×2 means, OpenCV's fast path) while both sides
+//      are even and at least twice the target, then resizes the rest of the way.
+//   4. Colour: gray (BT.601), RGB or BGR as declared; a gray image feeding a 3-channel model is
+//      replicated.
+//   5. The centre crop, or the letterbox padding (pad_value), to width × height.
+//   6. Values: float32 (pixel ÷ divisor − mean[c]) ÷ std[c].
 namespace predictd {
 namespace {
 
@@ -334,24 +369,34 @@ cv::Mat toEightBit(const cv::Mat& image) {
     }
 }
 
-// 8-bit, 1/3/4 channels in OpenCV's order (BGR[A]) → the declared colour order.
-cv::Mat toColor(const cv::Mat& bgr, ColorOrder order, int channels) {
-    cv::Mat src = bgr;
-    if (src.channels() == 4) {  // composite over white
-        cv::Mat bgrPart;
-        cv::Mat alpha;
-        cv::cvtColor(src, bgrPart, cv::COLOR_BGRA2BGR);
-        cv::extractChannel(src, alpha, 3);
-        cv::Mat alpha3;
-        cv::cvtColor(alpha, alpha3, cv::COLOR_GRAY2BGR);
-        cv::Mat a;
-        alpha3.convertTo(a, CV_32F, 1.0 / 255.0);
-        cv::Mat c;
-        bgrPart.convertTo(c, CV_32F);
-        cv::Mat white(c.size(), CV_32FC3, cv::Scalar::all(255.0));
-        cv::Mat mixed = c.mul(a) + white.mul(cv::Scalar::all(1.0) - a);
-        mixed.convertTo(src, CV_8U);
+// 8-bit BGRA → BGR composited over white (8-bit BGR or gray: unchanged). At full size, before
+// any resize: resizing first would blend the colours hidden under transparent pixels into the
+// visible edge.
+cv::Mat overWhite(const cv::Mat& src) {
+    if (src.channels() != 4 || src.depth() != CV_8U) {
+        return src;
     }
+    // Exact integer arithmetic, one pass: round((c·a + 255·(255 − a)) / 255), the rounded value
+    // of c·(a/255) + 255·(1 − a/255) (no ties: 255 is odd). A loop because OpenCV has no
+    // "blend over a constant with per-pixel alpha" primitive; its float path took 0.8 s for
+    // 4096² (issue 12).
+    cv::Mat out(src.size(), CV_8UC3);
+    for (int y = 0; y < src.rows; ++y) {
+        const uchar* in = src.ptr<uchar>(y);
+        uchar* o = out.ptr<uchar>(y);
+        for (int x = 0; x < src.cols; ++x, in += 4, o += 3) {
+            const unsigned a = in[3];
+            const unsigned white = 255u * (255u - a) + 127u;
+            o[0] = static_cast<uchar>((in[0] * a + white) / 255u);
+            o[1] = static_cast<uchar>((in[1] * a + white) / 255u);
+            o[2] = static_cast<uchar>((in[2] * a + white) / 255u);
+        }
+    }
+    return out;
+}
+
+// 8-bit, 1 or 3 channels in OpenCV's order (BGR) → the declared colour order.
+cv::Mat toColor(const cv::Mat& src, ColorOrder order, int channels) {
     cv::Mat out;
     if (order == ColorOrder::kGray || channels == 1) {
         if (src.channels() == 3) {
@@ -375,49 +420,64 @@ cv::Mat toColor(const cv::Mat& bgr, ColorOrder order, int channels) {
     return src;
 }
 
-cv::Mat resizeTo(const cv::Mat& src, const InputSpec& in, const PreprocessSpec& p) {
+// The size the policy resizes an image of `src` pixels to, before any crop or padding.
+cv::Size policySize(cv::Size src, const InputSpec& in, const PreprocessSpec& p) {
     const int w = in.width;
     const int h = in.height;
-    const int interp = cvInterpolation(p.interpolation);
-    cv::Mat out;
     switch (p.resize) {
         case ResizePolicy::kCenterCrop: {
-            // Shorter side to side ÷ crop_fraction, then the centre w × h.
+            // Shorter side to side ÷ crop_fraction (aspect kept); the crop takes the centre w × h.
             const double target = std::max(w, h) / p.crop_fraction;
-            const double scale = target / std::min(src.cols, src.rows);
-            const int rw = std::max(w, static_cast<int>(std::lround(src.cols * scale)));
-            const int rh = std::max(h, static_cast<int>(std::lround(src.rows * scale)));
-            cv::Mat resized;
-            if (rw == src.cols && rh == src.rows) {
-                resized = src;
-            } else {
-                cv::resize(src, resized, cv::Size(rw, rh), 0, 0, interp);
-            }
-            const int x = (rw - w) / 2;
-            const int y = (rh - h) / 2;
-            return resized(cv::Rect(x, y, w, h));
+            const double scale = target / std::min(src.width, src.height);
+            return {std::max(w, static_cast<int>(std::lround(src.width * scale))),
+                    std::max(h, static_cast<int>(std::lround(src.height * scale)))};
         }
         case ResizePolicy::kLetterbox: {
-            const double scale = std::min(double(w) / src.cols, double(h) / src.rows);
-            const int rw = std::clamp(static_cast<int>(std::lround(src.cols * scale)), 1, w);
-            const int rh = std::clamp(static_cast<int>(std::lround(src.rows * scale)), 1, h);
-            cv::Mat resized;
-            cv::resize(src, resized, cv::Size(rw, rh), 0, 0, interp);
-            const int left = (w - rw) / 2;
-            const int top = (h - rh) / 2;
-            cv::copyMakeBorder(resized, out, top, h - rh - top, left, w - rw - left,
-                               cv::BORDER_CONSTANT, cv::Scalar::all(p.pad_value));
-            return out;
+            const double scale =
+                std::min(double(w) / src.width, double(h) / src.height);  // fit inside
+            return {std::clamp(static_cast<int>(std::lround(src.width * scale)), 1, w),
+                    std::clamp(static_cast<int>(std::lround(src.height * scale)), 1, h)};
         }
         case ResizePolicy::kStretch:
         case ResizePolicy::kDigit:
             break;
     }
-    if (src.cols == w && src.rows == h) {
+    return {w, h};
+}
+
+// Resizes `src` to the policy's size (any depth or channel count: this runs first, on the
+// decoded pixels, so every later step works on the model's input size).
+cv::Mat resizeForPolicy(const cv::Mat& src, const InputSpec& in, const PreprocessSpec& p) {
+    const cv::Size size = policySize(src.size(), in, p);
+    if (size == src.size()) {
         return src;
     }
-    cv::resize(src, out, cv::Size(w, h), 0, 0, interp);
+    // Area resizes start with exact halvings (fast; see shrinkByHalves).
+    const cv::Mat start = p.interpolation == Interpolation::kArea ? shrinkByHalves(src, size) : src;
+    if (start.size() == size) {
+        return start;
+    }
+    cv::Mat out;
+    cv::resize(start, out, size, 0, 0, cvInterpolation(p.interpolation));
     return out;
+}
+
+// The resized image placed in the input: the centre crop, or centred on pad_value.
+cv::Mat placeInInput(const cv::Mat& resized, const InputSpec& in, const PreprocessSpec& p) {
+    const int w = in.width;
+    const int h = in.height;
+    if (resized.cols == w && resized.rows == h) {
+        return resized;
+    }
+    if (p.resize == ResizePolicy::kLetterbox) {
+        cv::Mat out;
+        const int left = (w - resized.cols) / 2;
+        const int top = (h - resized.rows) / 2;
+        cv::copyMakeBorder(resized, out, top, h - resized.rows - top, left, w - resized.cols - left,
+                           cv::BORDER_CONSTANT, cv::Scalar::all(p.pad_value));
+        return out;
+    }
+    return resized(cv::Rect((resized.cols - w) / 2, (resized.rows - h) / 2, w, h));
 }
 
 // float32 (v ÷ divisor − mean[c]) ÷ std[c] in one pass: convertTo then per-channel affine.
@@ -439,12 +499,63 @@ cv::Mat normalise(const cv::Mat& src, const PreprocessSpec& p, double input_scal
 
 }  // namespace
 
-int imreadFlagsFor(const PreprocessSpec& spec) {
-    if (spec.resize == ResizePolicy::kDigit || spec.color == ColorOrder::kGray) {
-        return cv::IMREAD_UNCHANGED;
+DecodeWants decodeWantsFor(const ModelSpec& spec, const ImageHeader& header) {
+    const PreprocessSpec& p = spec.preprocess;
+    const bool digit = p.resize == ResizePolicy::kDigit;
+    const bool gray = p.color == ColorOrder::kGray || spec.input.channels == 1;
+    const bool eight_bit_jpeg = header.format == "jpeg" && header.bytes_per_sample == 1;
+    const bool alpha_or_deep =
+        header.channels == 2 || header.channels == 4 || header.bytes_per_sample > 1;
+    DecodeWants wants;
+    if (digit) {
+        // The digit recipe reads pixels as stored (alpha over white, 16-bit kept) and never
+        // applied EXIF orientation; a JPEG shrunk on load comes as gray (JPEG's own luma).
+        wants.pixels = DecodePixels::kAsStored;
+        wants.reduced_pixels = DecodePixels::kGray;
+    } else if (eight_bit_jpeg) {
+        // libjpeg decodes straight to what the model takes, rotated as declared, shrunk on load.
+        wants.pixels = gray ? DecodePixels::kGray : DecodePixels::kColor;
+        wants.reduced_pixels = wants.pixels;
+        wants.apply_orientation = p.exif_orientation;
+    } else if (alpha_or_deep || gray) {
+        // As stored, so preprocessing composites alpha over white and rounds 16 bits to 8 (an
+        // 8-bit colour decode would drop alpha and truncate 16-bit samples: found by the
+        // correctness contract, tests/integration/test_model_contract.cpp).
+        wants.pixels = DecodePixels::kAsStored;
+    } else {
+        wants.pixels = DecodePixels::kColor;  // 8-bit gray, colour or palette without alpha
     }
-    return spec.exif_orientation ? cv::IMREAD_COLOR
-                                 : (cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    const std::uint32_t width = header.width;
+    const std::uint32_t height = header.height;
+    if (width == 0 || height == 0) {
+        return wants;
+    }
+    // The smallest decoded size that keeps the result: the digit recipe works on pages of at
+    // most kMaxSquareSide on their long side; a declared policy resizes to policySize. A JPEG
+    // may be rotated by its EXIF orientation after decoding, so both orientations must fit.
+    const auto fits = [&](int r) {
+        const auto reduced = [r](std::uint32_t n) {
+            return static_cast<int>((std::int64_t{n} + r - 1) / r);
+        };
+        const int rw = reduced(width);
+        const int rh = reduced(height);
+        if (p.resize == ResizePolicy::kDigit) {
+            return std::max(rw, rh) >= kMaxSquareSide;  // r > 1: the page was over the limit
+        }
+        const cv::Size need =
+            policySize({static_cast<int>(width), static_cast<int>(height)}, spec.input, p);
+        const cv::Size turned =
+            policySize({static_cast<int>(height), static_cast<int>(width)}, spec.input, p);
+        return rw >= need.width && rh >= need.height &&
+               (!wants.apply_orientation || (rh >= turned.width && rw >= turned.height));
+    };
+    for (int r = 8; r > 1; r /= 2) {
+        if (fits(r)) {
+            wants.max_reduction = r;
+            break;
+        }
+    }
+    return wants;
 }
 
 Result<cv::Mat> preprocessImage(const cv::Mat& image, const ModelSpec& spec) {
@@ -456,7 +567,7 @@ Result<cv::Mat> preprocessImage(const cv::Mat& image, const ModelSpec& spec) {
                             p.std[0] == 1.0 && in.channels == 1)) {
             return digit;  // the MNIST contract as is: [0,1], 28×28
         }
-        cv::Mat d = resizeTo(digit.value(), in, p);
+        cv::Mat d = placeInInput(resizeForPolicy(digit.value(), in, p), in, p);
         if (in.channels == 3) {
             cv::cvtColor(d, d, cv::COLOR_GRAY2BGR);
         }
@@ -470,10 +581,11 @@ Result<cv::Mat> preprocessImage(const cv::Mat& image, const ModelSpec& spec) {
         if (channels != 1 && channels != 3 && channels != 4) {
             return unusable("unsupported image with " + std::to_string(channels) + " channels");
         }
-        const cv::Mat eight = toEightBit(image);
-        const cv::Mat colored = toColor(eight, p.color, in.channels);
-        const cv::Mat sized = resizeTo(colored, in, p);
-        return normalise(sized, p, 1.0);
+        // Depth and alpha first (one cheap pass each), then the resize on 8-bit pixels, then
+        // colour on the model's input size.
+        const cv::Mat sized = resizeForPolicy(overWhite(toEightBit(image)), in, p);
+        const cv::Mat colored = toColor(sized, p.color, in.channels);
+        return normalise(placeInInput(colored, in, p), p, 1.0);
     } catch (const cv::Exception& e) {
         return unusable(std::string("could not preprocess image: ") + e.err);
     } catch (const std::exception& e) {

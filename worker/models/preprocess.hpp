@@ -6,9 +6,13 @@
 // engines, tensors' layout or HTTP.
 #pragma once
 
+#include <cstdint>
+
 #include <opencv2/core/mat.hpp>
 
 #include "api/api_error.hpp"
+#include "codecs/decode_plan.hpp"
+#include "codecs/image_header.hpp"
 #include "models/model_spec.hpp"
 
 namespace predictd {
@@ -25,7 +29,12 @@ Result<cv::Mat> preprocessDigit(const cv::Mat& image);
 // undecodable_image as preprocessDigit.
 Result<cv::Mat> preprocessImage(const cv::Mat& image, const ModelSpec& spec);
 
-// The cv::imdecode flags this model's preprocessing wants (see decodeImage).
-int imreadFlagsFor(const PreprocessSpec& spec);
+// What this model's preprocessing wants from the decoder for an image with this header
+// (decode_plan.hpp): 8-bit JPEGs straight to the model's colour or gray, EXIF orientation as
+// declared; images with alpha or 16-bit samples, gray models' inputs and the digit recipe's as
+// stored (preprocessing composites alpha and rounds depth itself); other 8-bit images to BGR.
+// And how much smaller a JPEG may be decoded (shrink on load) so that the first resize still
+// starts from at least its output size.
+DecodeWants decodeWantsFor(const ModelSpec& spec, const ImageHeader& header);
 
 }  // namespace predictd

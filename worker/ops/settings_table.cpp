@@ -250,6 +250,14 @@ const std::vector<Setting>& table() {
             "limits.max_base64_bytes", "--max-base64-bytes", "4194304",
             "longest base64 text per image", 16, 1LL << 30,
             [](auto& c) -> auto& { return c.limits.max_base64_bytes; }),
+        integer(
+            "limits.max_decode_bytes", "--max-decode-bytes", "67108864",
+            "bytes of pixels one request's images may decode to", 1LL << 20, 1LL << 40,
+            [](auto& c) -> auto& { return c.limits.max_decode_bytes; }),
+        seconds(
+            "limits.request_deadline", "--request-deadline", "20",
+            "seconds before a request is abandoned with 503 (0 = never)",
+            [](auto& c) -> auto& { return c.limits.request_deadline; }),
         {"limits.allowed_formats", "--allowed-formats", "png,jpeg,bmp,webp,tiff,pnm",
          "comma-separated image formats",
          [](ServiceConfig& c, const std::string& v, const SettingContext&) {

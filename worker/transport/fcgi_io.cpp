@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -43,6 +44,29 @@ std::string param(FCGX_Request& req, const char* name) {
     return v != nullptr ? std::string(v) : std::string();
 }
 
+// When the request began, on the steady clock: NGINX's REQUEST_START ($msec, wall-clock
+// seconds) when it is there and sane (not in the future, under an hour old: the clocks of two
+// hosts may disagree), else now.
+std::chrono::steady_clock::time_point receivedAt(const char* request_start) {
+    const auto now = std::chrono::steady_clock::now();
+    if (request_start == nullptr) {
+        return now;
+    }
+    char* end = nullptr;
+    const double start = std::strtod(request_start, &end);
+    if (end == request_start || *end != '\0') {
+        return now;
+    }
+    const double wall_now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double waited = wall_now - start;
+    if (!(waited > 0 && waited < 3600)) {
+        return now;
+    }
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(waited));
+}
+
 }  // namespace
 
 bool readRequest(FCGX_Request& req, const RequestLimits& limits, HttpRequest& out,
@@ -56,6 +80,7 @@ bool readRequest(FCGX_Request& req, const RequestLimits& limits, HttpRequest& ou
     }
     out.path = std::move(uri);
     out.query = param(req, "QUERY_STRING");
+    out.received = receivedAt(FCGX_GetParam("REQUEST_START", req.envp));
     out.body.clear();
 
     // NGINX always sends CONTENT_LENGTH with a body (it buffers chunked uploads); an absent or

@@ -4,6 +4,7 @@
 // FastCGI params and stdin, and writes an HttpResponse back. Tests build them directly.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,10 @@ struct HttpRequest {
     std::string query;         // raw query string without '?', may be empty
     std::string content_type;  // CONTENT_TYPE as sent, may be empty
     std::string body;          // complete request body
+    // When the request began: NGINX's receipt (its REQUEST_START param, so time queued for a
+    // worker counts) or, without it, the worker's accept. limits.request_deadline runs from
+    // here. The default (the clock's epoch) means no deadline: tests build requests without one.
+    std::chrono::steady_clock::time_point received{};
 };
 
 struct HttpResponse {

@@ -1,9 +1,14 @@
 // request_handler.cpp — routes, request checks and the predict pipeline.
 #include "transport/request_handler.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,9 +18,8 @@
 #include "api/predict_request.hpp"
 #include "api/response_encode.hpp"
 #include "codecs/base64_decode.hpp"
-#include "codecs/image_decode.hpp"
+#include "models/image_input.hpp"
 #include "models/postprocess.hpp"
-#include "models/preprocess.hpp"
 #include "transport/route_table.hpp"
 
 namespace predictd {
@@ -69,6 +73,64 @@ ApiError inBatch(ApiError error, std::size_t index, bool batch) {
         error.message = "images[" + std::to_string(index) + "]: " + error.message;
     }
     return error;
+}
+
+// limits.request_deadline from the request's receipt; none when either is unset.
+class Deadline {
+  public:
+    Deadline(std::chrono::steady_clock::time_point received, double seconds)
+        : set_(received != std::chrono::steady_clock::time_point{} && seconds > 0),
+          at_(received + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(seconds))),
+          received_(received) {}
+
+    [[nodiscard]] bool passed() const { return set_ && std::chrono::steady_clock::now() > at_; }
+    [[nodiscard]] double elapsedSeconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
+    }
+
+  private:
+    bool set_;
+    std::chrono::steady_clock::time_point at_;
+    std::chrono::steady_clock::time_point received_;
+};
+
+HttpResponse deadlineExceeded(const Deadline& deadline, double limit) {
+    char message[160];
+    std::snprintf(message, sizeof(message),
+                  "the request was abandoned %.1f s after it arrived; the deadline is %g s "
+                  "(limits.request_deadline)",
+                  deadline.elapsedSeconds(), limit);
+    HttpResponse r = RequestHandler::errorResponse(ApiError{503, "deadline_exceeded", message});
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+}
+
+// 413 decode_budget_exceeded when the planned decodes add up to more than the budget, naming
+// the costliest image.
+std::optional<ApiError> overDecodeBudget(const std::vector<PlannedImage>& plans,
+                                         std::uint64_t budget, bool batch) {
+    std::uint64_t total = 0;
+    std::size_t costliest = 0;
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+        total += plans[i].plan.cost_bytes;
+        if (plans[i].plan.cost_bytes > plans[costliest].plan.cost_bytes) {
+            costliest = i;
+        }
+    }
+    if (total <= budget) {
+        return std::nullopt;
+    }
+    const PlannedImage& p = plans[costliest];
+    std::string which = batch ? "images[" + std::to_string(costliest) + "]" : "the image";
+    return ApiError{413, "decode_budget_exceeded",
+                    "decoding this request's images would produce " + std::to_string(total) +
+                        " bytes of pixels; the limit is " + std::to_string(budget) +
+                        " per request (limits.max_decode_bytes). The costliest is " + which + ": " +
+                        std::to_string(p.header.width) + "x" + std::to_string(p.header.height) +
+                        " " + p.header.format + " decoded to " + std::to_string(p.plan.width) +
+                        "x" + std::to_string(p.plan.height) + ", " +
+                        std::to_string(p.plan.cost_bytes) + " bytes"};
 }
 
 }  // namespace
@@ -195,7 +257,6 @@ HttpResponse RequestHandler::predict(const HttpRequest& req, const std::string& 
                                           std::to_string(version.value_or(0))});
     }
     const ModelSpec& spec = loaded->model->spec();
-    const int imread_flags = imreadFlagsFor(spec.preprocess);
     if (!isJsonMediaType(req.content_type)) {
         return errorResponse(
             ApiError{415, "unsupported_media_type",
@@ -216,23 +277,46 @@ HttpResponse RequestHandler::predict(const HttpRequest& req, const std::string& 
         return errorResponse(parsed.error());
     }
     const PredictRequest request = std::move(parsed).value();
+    const Deadline deadline(req.received, limits_.request_deadline);
 
-    std::vector<cv::Mat> inputs;
-    inputs.reserve(request.images.size());
+    // Parse → plan: every image's header is read and its decode planned (shrink on load) before
+    // any is decoded, so the request's whole cost is known while it is still cheap to refuse.
+    std::vector<std::string> encoded;
+    std::vector<PlannedImage> plans;
+    encoded.reserve(request.images.size());
+    plans.reserve(request.images.size());
     for (std::size_t i = 0; i < request.images.size(); ++i) {
-        const auto bytes = decodeBase64(request.images[i]);
+        auto bytes = decodeBase64(request.images[i]);
         if (!bytes.ok()) {
             return errorResponse(inBatch(bytes.error(), i, request.batch));
         }
-        const auto image = decodeImage(bytes.value(), limits_, imread_flags);
-        if (!image.ok()) {
-            return errorResponse(inBatch(image.error(), i, request.batch));
+        auto planned = planImageInput(bytes.value(), limits_, spec);
+        if (!planned.ok()) {
+            return errorResponse(inBatch(planned.error(), i, request.batch));
         }
-        auto input = preprocessImage(image.value(), spec);
+        encoded.push_back(std::move(bytes).value());
+        plans.push_back(std::move(planned).value());
+    }
+    if (auto over = overDecodeBudget(plans, limits_.max_decode_bytes, request.batch)) {
+        return errorResponse(*over);
+    }
+
+    // Decode → preprocess, one image at a time, abandoning the request once it is past its
+    // deadline (the worker stays free for requests whose clients still wait).
+    std::vector<cv::Mat> inputs;
+    inputs.reserve(request.images.size());
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        if (deadline.passed()) {
+            return deadlineExceeded(deadline, limits_.request_deadline);
+        }
+        auto input = makeImageInput(encoded[i], plans[i], limits_, spec);
         if (!input.ok()) {
             return errorResponse(inBatch(input.error(), i, request.batch));
         }
         inputs.push_back(std::move(input).value());
+    }
+    if (deadline.passed()) {
+        return deadlineExceeded(deadline, limits_.request_deadline);
     }
 
     const auto predictions = loaded->batcher->predict(inputs);
