@@ -270,6 +270,31 @@ TEST(Operations, QueuedRequestGetsJson504WhenNoWorkerAnswersInTime) {
     EXPECT_TRUE(eventually([&] { return s.predictDigit(1) == 1; }, seconds(20)));
 }
 
+// limits.request_deadline counts from NGINX's receipt (REQUEST_START), so a request that waited
+// for a worker longer than the deadline is abandoned at once with a JSON 503 and Retry-After,
+// and the worker — merely late, not stuck — is not killed and serves the next request.
+TEST(Operations, RequestQueuedPastItsDeadlineGets503AndTheWorkerServesOn) {
+    PredictdService::Options o;
+    o.workers = 1;
+    o.extra_args = {"--request-deadline", "1"};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 1; }, seconds(10)));
+    const pid_t worker = s.workers().at(0);
+    ::kill(worker, SIGSTOP);  // busy elsewhere, as far as the queue can tell
+    ASSERT_TRUE(eventually([&] { return isStopped(worker); }, seconds(10)));
+    HttpResult late;
+    std::thread client([&] { late = s.post("/predict", predictBody(samplePng(5))); });
+    std::this_thread::sleep_for(seconds(3));  // three times the deadline, queued
+    ::kill(worker, SIGCONT);
+    client.join();
+    EXPECT_EQ(late.status, 503) << late.body;
+    EXPECT_EQ(parseJson(late.body)["error"]["code"].asString(), "deadline_exceeded") << late.body;
+    EXPECT_EQ(late.headers["retry-after"], "1");
+    EXPECT_EQ(s.predictDigit(3), 3);
+    EXPECT_EQ(s.workers(), std::vector<pid_t>{worker});  // the same worker, not replaced
+}
+
 // Several clients posting batches of 64 as fast as they can keep the workers busy.
 class LoadClient {
   public:
