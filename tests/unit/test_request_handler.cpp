@@ -13,6 +13,9 @@
 #include <sstream>
 #include <string>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "transport/request_handler.hpp"
 
 namespace predictd {
@@ -275,6 +278,27 @@ TEST_F(RequestHandlerTest, DecodeBudgetIsCheckedFromTheHeadersBeforeDecoding) {
                 "decode_budget_exceeded");
     limits.max_decode_bytes = 784;
     EXPECT_EQ(handler(limits).handle(post("{\"image\":" + good + "}")).status, 200);
+}
+
+// max_image_pixels applies to what will be decoded: a 24 MP JPEG (6000x4000, over the 16 M
+// pixel limit at full size) is decoded at 1/4 for the digit recipe's 1024 px page and accepted;
+// a JPEG header claiming 65500x65500 is still refused, naming its reduced size.
+TEST_F(RequestHandlerTest, PixelLimitAppliesToTheShrunkOnLoadSize) {
+    cv::Mat photo(4000, 6000, CV_8UC3, cv::Scalar(250, 250, 250));
+    cv::putText(photo, "7", cv::Point(2500, 3000), cv::FONT_HERSHEY_SIMPLEX, 80,
+                cv::Scalar(0, 0, 0), 200);
+    std::vector<uchar> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", photo, jpeg));
+    const HttpResponse r = handler().handle(
+        post(R"({"image":")" + base64(std::string(jpeg.begin(), jpeg.end())) + R"("})"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    // SOI, then SOF0 claiming 65500 x 65500, 3 components (no scan data: never decoded).
+    const std::string huge(
+        "\xFF\xD8\xFF\xC0\x00\x11\x08\xFF\xDC\xFF\xDC\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 21);
+    expectError(handler().handle(post(R"({"image":")" + base64(huge) + R"("})")), 413,
+                "image_too_large",
+                "image is 65500x65500, decoded at 1/8: 8188x8188 = 67043344 pixels; the limit is "
+                "16777216 pixels");
 }
 
 // Past limits.request_deadline (counted from when the request was received, queueing

@@ -17,8 +17,8 @@ struct RequestLimits {
     std::size_t max_body_bytes = 8u << 20;
     // Members of "images". predict_request: 413 batch_too_large.
     std::size_t max_batch = 64;
-    // width*height, checked from the image header before decoding. image_decode: 413
-    // image_too_large.
+    // width*height as it will be decoded (after a JPEG's shrink on load), checked from the image
+    // header before decoding. image_decode (checkDecodedSize): 413 image_too_large.
     std::uint64_t max_image_pixels = std::uint64_t{4096} * 4096;
     // Nesting of JSON arrays and objects in the body ({"images": [...]} is 2). Checked by a
     // scan before jsoncpp parses anything, so a deep body costs no parser recursion or

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <climits>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,11 @@ Result<ImageHeader> inspectUnchecked(std::string_view bytes, const RequestLimits
     if (std::find(allowed.begin(), allowed.end(), header->format) == allowed.end()) {
         return unsupportedFormat(header->format, allowed);
     }
-    if (exceeds(header->width, header->height, limits.max_image_pixels)) {
+    // A JPEG may be decoded smaller (shrink on load): checkDecodedSize judges its decoded size
+    // once the plan is made. Every other format decodes at its own size, refused here.
+    if (header->width == 0 || header->height == 0 ||
+        (header->format != "jpeg" &&
+         exceeds(header->width, header->height, limits.max_image_pixels))) {
         return tooLarge(header->width, header->height, limits.max_image_pixels);
     }
     if (header->decode_buffer_pixels > limits.max_image_pixels) {
@@ -123,6 +128,22 @@ Result<ImageHeader> inspectImage(std::string_view bytes, const RequestLimits& li
     }
 }
 
+std::optional<ApiError> checkDecodedSize(const ImageHeader& header, const DecodePlan& plan,
+                                         const RequestLimits& limits) {
+    if (!exceeds(plan.width, plan.height, limits.max_image_pixels)) {
+        return std::nullopt;
+    }
+    ApiError error = tooLarge(header.width, header.height, limits.max_image_pixels);
+    if (plan.reduction > 1) {
+        error.message =
+            "image is " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+            ", decoded at 1/" + std::to_string(plan.reduction) + ": " + std::to_string(plan.width) +
+            "x" + std::to_string(plan.height) + " = " + std::to_string(plan.width * plan.height) +
+            " pixels; the limit is " + std::to_string(limits.max_image_pixels) + " pixels";
+    }
+    return error;
+}
+
 Result<cv::Mat> decodeInspected(std::string_view bytes, const ImageHeader& header,
                                 const DecodePlan& plan, const RequestLimits& limits) {
     try {
@@ -139,6 +160,11 @@ Result<cv::Mat> decodeImage(std::string_view bytes, const RequestLimits& limits,
     }
     DecodePlan full_size;
     full_size.imread_flags = imread_flags;
+    full_size.width = header.value().width;
+    full_size.height = header.value().height;
+    if (auto error = checkDecodedSize(header.value(), full_size, limits)) {
+        return *error;
+    }
     return decodeInspected(bytes, header.value(), full_size, limits);
 }
 

@@ -14,6 +14,9 @@ Result<PlannedImage> planImageInput(std::string_view bytes, const RequestLimits&
     }
     PlannedImage planned{std::move(header).value(), {}};
     planned.plan = planDecode(planned.header, decodeWantsFor(spec, planned.header));
+    if (auto error = checkDecodedSize(planned.header, planned.plan, limits)) {
+        return *error;
+    }
     return planned;
 }
 

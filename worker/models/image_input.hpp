@@ -20,7 +20,8 @@ struct PlannedImage {
     DecodePlan plan;
 };
 
-// inspectImage's checks, then the decode plan for this model (shrink on load, cost).
+// inspectImage's checks, the decode plan for this model (shrink on load, cost), then
+// checkDecodedSize (the pixel limit applies to what will be decoded).
 Result<PlannedImage> planImageInput(std::string_view bytes, const RequestLimits& limits,
                                     const ModelSpec& spec);
 
