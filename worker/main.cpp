@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -128,7 +129,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
-        predictd::setUpLogging(config.log_level, config.log_file);
+        predictd::setUpLogging(
+            config.log_level, config.log_file, config.access_log_buffer,
+            std::chrono::milliseconds(static_cast<long long>(config.access_log_flush * 1000)));
     } catch (const std::exception& e) {
         std::cerr << "predictd: cannot open log file " << config.log_file << ": " << e.what()
                   << "\n";

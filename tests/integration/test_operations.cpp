@@ -426,6 +426,41 @@ TEST(Operations, Sigusr1ReopensTheLogFile) {
     std::filesystem::remove_all(dir);
 }
 
+// Access lines are held by each worker (log.access_buffer / log.access_flush) and written
+// together: every answered request gets its line within about a second, and a graceful stop
+// writes what is held — none is lost.
+TEST(Operations, BufferedAccessLinesAreAllWrittenAndAGracefulStopLosesNone) {
+    const std::string dir = makeTempDir();
+    const std::string log = dir + "/predictd.log";
+    PredictdService::Options o;
+    o.extra_args = {"--log-file", log};
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady());
+    const auto count = [&] {
+        const std::string text = readFile(log);
+        std::size_t n = 0;
+        for (std::size_t at = text.find("path=/predict status=200"); at != std::string::npos;
+             at = text.find("path=/predict status=200", at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(s.predictDigit(i % 10), i % 10);
+    }
+    EXPECT_TRUE(eventually([&] { return count() == 20; }, seconds(5))) << readFile(log);
+    // NGINX's request id is on each line (32 hex digits).
+    EXPECT_NE(readFile(log).find("request_id="), std::string::npos);
+    EXPECT_EQ(readFile(log).find("request_id=- "), std::string::npos) << readFile(log);
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(s.predictDigit(i), i);
+    }
+    s.supervisor().signal(SIGTERM);  // at once: the last lines are still held
+    ASSERT_TRUE(s.supervisor().waitExit(seconds(20)).has_value());
+    EXPECT_EQ(count(), 25u) << readFile(log);
+    std::filesystem::remove_all(dir);
+}
+
 // A NOTIFY_SOCKET the test listens on, as systemd would.
 class NotifyListener {
   public:

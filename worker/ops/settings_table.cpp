@@ -302,6 +302,14 @@ const std::vector<Setting>& table() {
              c.access_log = v == "on";
          },
          [](const ServiceConfig& c) { return std::string(c.access_log ? "on" : "off"); }},
+        integer(
+            "log.access_buffer", "--access-log-buffer", "65536",
+            "bytes of access lines held before one write (0 = write each line)", 0, 16LL << 20,
+            [](auto& c) -> auto& { return c.access_log_buffer; }),
+        seconds(
+            "log.access_flush", "--access-log-flush", "1",
+            "seconds a buffered access line may wait before it is written",
+            [](auto& c) -> auto& { return c.access_log_flush; }),
     };
     return settings;
 }

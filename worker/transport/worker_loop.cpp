@@ -101,6 +101,7 @@ class WorkerLoop {
         for (auto& t : threads) {
             t.join();
         }
+        flushAccessLog(true);
         ::close(stop_pipe_[0]);
         ::close(stop_pipe_[1]);
         return failed_ ? kWorkerExitFatal : kWorkerExitOk;
@@ -120,6 +121,7 @@ class WorkerLoop {
             if (takeReopenLogsRequest()) {
                 reopenLogs();
             }
+            flushAccessLog(false);  // buffered access lines: at most log.access_flush late
             if (::getppid() != parent) {
                 log_.warning("supervisor is gone; worker exiting");
                 break;
