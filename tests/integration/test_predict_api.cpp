@@ -214,7 +214,7 @@ TEST_F(PredictApi, NginxAnswersWrongMethodsAndUnknownPathsWithoutAWorker) {
         {"POST", "/status", 405, "GET, HEAD"},
         {"PUT", "/metrics", 405, "GET, HEAD"},
         {"GET", "/nope", 404, ""},
-        {"POST", "/v1/models/x:predict", 404, ""},
+        {"POST", "/v3/models/x:predict", 404, ""},
         {"GET", "/predict/", 404, ""},
         {"GET", "/", 404, ""},
     };

@@ -12,6 +12,11 @@
 
 namespace predictd {
 
+// The API a route speaks, which decides the shape its errors take (response_encode.hpp:
+// encodeError): native {"error":{"code","message"}}, TF Serving and the Open Inference Protocol
+// v2 {"error":"message"}.
+enum class ApiProtocol { kNative, kTfServing, kV2 };
+
 struct ApiError {
     int status = 500;
     std::string code;     // stable, snake_case, documented in README ("invalid_json", ...)

@@ -148,7 +148,7 @@ Result<std::string> imageText(const Json::Value& value, const RequestLimits& lim
     return std::string(begin, length);
 }
 
-Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits& limits) {
+Result<Json::Value> parseObject(std::string_view body, const RequestLimits& limits) {
     if (auto refused = prescan(body, limits.max_json_depth)) {
         return *std::move(refused);
     }
@@ -166,6 +166,15 @@ Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits
     if (!root.isObject()) {
         return badRequest("invalid_json", "request body must be a JSON object");
     }
+    return root;
+}
+
+Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits& limits) {
+    auto parsed = parseObject(body, limits);
+    if (!parsed.ok()) {
+        return parsed.error();
+    }
+    const Json::Value& root = parsed.value();
 
     const bool hasImage = root.isMember("image");
     const bool hasImages = root.isMember("images");
@@ -229,6 +238,14 @@ Result<PredictRequest> parseUnchecked(std::string_view body, const RequestLimits
 }
 
 }  // namespace
+
+Result<Json::Value> parseJsonBody(std::string_view body, const RequestLimits& limits) {
+    try {
+        return parseObject(body, limits);
+    } catch (const std::exception& e) {
+        return badRequest("invalid_json", std::string("cannot parse request body: ") + e.what());
+    }
+}
 
 Result<PredictRequest> parsePredictRequest(std::string_view body, const RequestLimits& limits) {
     try {

@@ -155,7 +155,12 @@ std::string encodeBatch(const std::vector<Answer>& predictions) {
     return out;
 }
 
-std::string encodeError(const ApiError& error) {
+std::string encodeError(const ApiError& error, ApiProtocol protocol) {
+    if (protocol != ApiProtocol::kNative) {
+        Json::Value root(Json::objectValue);
+        root["error"] = error.message;
+        return write(root);
+    }
     Json::Value inner(Json::objectValue);
     inner["code"] = error.code;
     inner["message"] = error.message;

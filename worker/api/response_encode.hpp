@@ -25,7 +25,9 @@ std::string encodeAnswerWithJsoncpp(const Answer& answer);
 // {"predictions":[{...as encodeAnswer...},...]}
 std::string encodeBatch(const std::vector<Answer>& answers);
 
-// {"error":{"code":"...","message":"..."}}
-std::string encodeError(const ApiError& error);
+// The one error renderer, in the shape of the protocol the route speaks:
+//   native:                    {"error":{"code":"...","message":"..."}}
+//   TF Serving, v2 (KServe):   {"error":"<message>"}  (api_rest.md; inference_rest.md)
+std::string encodeError(const ApiError& error, ApiProtocol protocol = ApiProtocol::kNative);
 
 }  // namespace predictd

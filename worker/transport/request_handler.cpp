@@ -17,9 +17,8 @@
 
 #include "api/predict_request.hpp"
 #include "api/response_encode.hpp"
-#include "codecs/base64_decode.hpp"
-#include "models/image_input.hpp"
 #include "models/postprocess.hpp"
+#include "transport/inference_pipeline.hpp"
 #include "transport/route_table.hpp"
 
 namespace predictd {
@@ -32,10 +31,12 @@ HttpResponse jsonResponse(int status, std::string body) {
     return r;
 }
 
-HttpResponse methodNotAllowed(const HttpRequest& req, const std::string& allow) {
+HttpResponse methodNotAllowed(const HttpRequest& req, const std::string& allow,
+                              ApiProtocol protocol) {
     HttpResponse r = RequestHandler::errorResponse(
         ApiError{405, "method_not_allowed",
-                 "method " + req.method + " is not allowed on " + req.path + "; use " + allow});
+                 "method " + req.method + " is not allowed on " + req.path + "; use " + allow},
+        protocol);
     r.headers.emplace_back("Allow", allow);
     return r;
 }
@@ -68,71 +69,6 @@ ApiError noSuchModel(const std::string& name) {
     return ApiError{404, "model_not_found", "no model named '" + name + "' is served"};
 }
 
-ApiError inBatch(ApiError error, std::size_t index, bool batch) {
-    if (batch) {
-        error.message = "images[" + std::to_string(index) + "]: " + error.message;
-    }
-    return error;
-}
-
-// limits.request_deadline from the request's receipt; none when either is unset.
-class Deadline {
-  public:
-    Deadline(std::chrono::steady_clock::time_point received, double seconds)
-        : set_(received != std::chrono::steady_clock::time_point{} && seconds > 0),
-          at_(received + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(seconds))),
-          received_(received) {}
-
-    [[nodiscard]] bool passed() const { return set_ && std::chrono::steady_clock::now() > at_; }
-    [[nodiscard]] double elapsedSeconds() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
-    }
-
-  private:
-    bool set_;
-    std::chrono::steady_clock::time_point at_;
-    std::chrono::steady_clock::time_point received_;
-};
-
-HttpResponse deadlineExceeded(const Deadline& deadline, double limit) {
-    char message[160];
-    std::snprintf(message, sizeof(message),
-                  "the request was abandoned %.1f s after it arrived; the deadline is %g s "
-                  "(limits.request_deadline)",
-                  deadline.elapsedSeconds(), limit);
-    HttpResponse r = RequestHandler::errorResponse(ApiError{503, "deadline_exceeded", message});
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
-}
-
-// 413 decode_budget_exceeded when the planned decodes add up to more than the budget, naming
-// the costliest image.
-std::optional<ApiError> overDecodeBudget(const std::vector<PlannedImage>& plans,
-                                         std::uint64_t budget, bool batch) {
-    std::uint64_t total = 0;
-    std::size_t costliest = 0;
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-        total += plans[i].plan.cost_bytes;
-        if (plans[i].plan.cost_bytes > plans[costliest].plan.cost_bytes) {
-            costliest = i;
-        }
-    }
-    if (total <= budget) {
-        return std::nullopt;
-    }
-    const PlannedImage& p = plans[costliest];
-    std::string which = batch ? "images[" + std::to_string(costliest) + "]" : "the image";
-    return ApiError{413, "decode_budget_exceeded",
-                    "decoding this request's images would produce " + std::to_string(total) +
-                        " bytes of pixels; the limit is " + std::to_string(budget) +
-                        " per request (limits.max_decode_bytes). The costliest is " + which + ": " +
-                        std::to_string(p.header.width) + "x" + std::to_string(p.header.height) +
-                        " " + p.header.format + " decoded to " + std::to_string(p.plan.width) +
-                        "x" + std::to_string(p.plan.height) + ", " +
-                        std::to_string(p.plan.cost_bytes) + " bytes"};
-}
-
 }  // namespace
 
 RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limits,
@@ -158,9 +94,13 @@ RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limi
     modelsBody_ = Json::writeString(builder, all);
 }
 
-HttpResponse RequestHandler::errorResponse(const ApiError& error) {
+HttpResponse RequestHandler::errorResponse(const ApiError& error, ApiProtocol protocol) {
     try {
-        return jsonResponse(error.status, encodeError(error));
+        HttpResponse r = jsonResponse(error.status, encodeError(error, protocol));
+        if (error.status == 503) {
+            r.headers.emplace_back("Retry-After", "1");
+        }
+        return r;
     } catch (...) {
         return jsonResponse(500,
                             R"({"error":{"code":"internal_error","message":"internal error"}})");
@@ -179,65 +119,124 @@ HttpResponse RequestHandler::handleControl(const HttpRequest& req) {
 }
 
 HttpResponse RequestHandler::handle(const HttpRequest& req) {
+    const ApiProtocol protocol = protocolOfPath(req.path);
     try {
         const auto match = matchRoute(req.path);
         if (!match) {
-            return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path});
+            return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path},
+                                 protocol);
         }
         if (!routeAllows(*match->route, req.method)) {
-            return methodNotAllowed(req, match->route->allow);
+            return methodNotAllowed(req, match->route->allow, match->route->protocol);
         }
-        const auto& params = match->params;
-        switch (match->route->id) {
-            case RouteId::kPredict:
-                return predict(req, models_.defaultName(), std::nullopt);
-            case RouteId::kHealth:
-                return jsonResponse(200, R"({"status":"ok"})");
-            case RouteId::kReady:
-                return ready();
-            case RouteId::kModels:
-                return jsonResponse(200, modelsBody_);
-            case RouteId::kModel: {
-                const auto it = modelBodies_.find(params.at(0));
-                return it == modelBodies_.end() ? errorResponse(noSuchModel(params.at(0)))
-                                                : jsonResponse(200, it->second);
-            }
-            case RouteId::kModelPredict:
-                return predict(req, params.at(0), std::nullopt);
-            case RouteId::kStatus:
-                if (!ops_.status) {
-                    break;
-                }
-                return jsonResponse(
-                    200, ops_.status(req.query.find("full") != std::string::npos, modelsStatus_));
-            case RouteId::kMetrics: {
-                if (!ops_.metrics) {
-                    break;
-                }
-                HttpResponse r = jsonResponse(200, ops_.metrics());
-                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                return r;
-            }
-            case RouteId::kModelVersionPredict: {
-                int version = 0;
-                const std::string& text = params.at(1);
-                const auto [end, ec] =
-                    std::from_chars(text.data(), text.data() + text.size(), version);
-                if (ec != std::errc() || end != text.data() + text.size() || version <= 0) {
-                    return errorResponse(
-                        ApiError{404, "model_version_not_found",
-                                 "model '" + params.at(0) + "' has no version '" + text + "'"});
-                }
-                return predict(req, params.at(0), version);
-            }
-        }
-        return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path});
+        return route(req, *match);
     } catch (const std::exception& e) {
         return errorResponse(
-            ApiError{500, "internal_error", std::string("internal error: ") + e.what()});
+            ApiError{500, "internal_error", std::string("internal error: ") + e.what()}, protocol);
     } catch (...) {
-        return errorResponse(ApiError{500, "internal_error", "internal error"});
+        return errorResponse(ApiError{500, "internal_error", "internal error"}, protocol);
     }
+}
+
+Result<LoadedVersion*> RequestHandler::resolve(const RouteMatch& match) const {
+    const std::string name = match.param("model").value_or(models_.defaultName());
+    const ServedModel* model = models_.find(name);
+    if (model == nullptr) {
+        return noSuchModel(name);
+    }
+    if (const auto label = match.param("label")) {
+        const auto& labels = model->spec.version_labels;
+        const auto it = labels.find(*label);
+        LoadedVersion* v = it == labels.end() ? nullptr : model->find(it->second);
+        if (v == nullptr) {
+            return ApiError{404, "model_version_not_found",
+                            "model '" + name + "' has no served version labelled '" + *label + "'"};
+        }
+        return v;
+    }
+    if (const auto text = match.param("version")) {
+        int version = 0;
+        const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), version);
+        LoadedVersion* v = ec == std::errc() && end == text->data() + text->size() && version > 0
+                               ? model->find(version)
+                               : nullptr;
+        if (v == nullptr) {
+            return ApiError{404, "model_version_not_found",
+                            "model '" + name + "' does not serve version '" + *text + "'"};
+        }
+        return v;
+    }
+    LoadedVersion* v = model->latest();
+    if (v == nullptr) {
+        return noSuchModel(name);
+    }
+    return v;
+}
+
+std::optional<ApiError> RequestHandler::checkBody(const HttpRequest& req) const {
+    if (req.body.size() > limits_.max_body_bytes) {
+        return ApiError{413, "payload_too_large",
+                        "request body of " + std::to_string(req.body.size()) +
+                            " bytes exceeds the limit of " +
+                            std::to_string(limits_.max_body_bytes) + " bytes"};
+    }
+    if (req.body.empty()) {
+        return ApiError{400, "invalid_json", "request body is empty"};
+    }
+    return std::nullopt;
+}
+
+HttpResponse RequestHandler::route(const HttpRequest& req, const RouteMatch& match) {
+    if (match.route->protocol == ApiProtocol::kV2) {
+        return v2Route(req, match);
+    }
+    const auto& params = match.params;
+    switch (match.route->id) {
+        case RouteId::kPredict:
+            return predict(req, models_.defaultName(), std::nullopt);
+        case RouteId::kHealth:
+            return jsonResponse(200, R"({"status":"ok"})");
+        case RouteId::kReady:
+            return ready();
+        case RouteId::kModels:
+            return jsonResponse(200, modelsBody_);
+        case RouteId::kModel: {
+            const auto it = modelBodies_.find(params.at(0).second);
+            return it == modelBodies_.end() ? errorResponse(noSuchModel(params.at(0).second))
+                                            : jsonResponse(200, it->second);
+        }
+        case RouteId::kModelPredict:
+            return predict(req, params.at(0).second, std::nullopt);
+        case RouteId::kStatus:
+            if (!ops_.status) {
+                break;
+            }
+            return jsonResponse(
+                200, ops_.status(req.query.find("full") != std::string::npos, modelsStatus_));
+        case RouteId::kMetrics: {
+            if (!ops_.metrics) {
+                break;
+            }
+            HttpResponse r = jsonResponse(200, ops_.metrics());
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            return r;
+        }
+        case RouteId::kModelVersionPredict: {
+            int version = 0;
+            const std::string& text = params.at(1).second;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+            if (ec != std::errc() || end != text.data() + text.size() || version <= 0) {
+                return errorResponse(
+                    ApiError{404, "model_version_not_found",
+                             "model '" + params.at(0).second + "' has no version '" + text + "'"});
+            }
+            return predict(req, params.at(0).second, version);
+        }
+        default:
+            break;
+    }
+    return errorResponse(ApiError{404, "not_found", "no such endpoint: " + req.path},
+                         match.route->protocol);
 }
 
 HttpResponse RequestHandler::ready() const {
@@ -262,14 +261,8 @@ HttpResponse RequestHandler::predict(const HttpRequest& req, const std::string& 
             ApiError{415, "unsupported_media_type",
                      "Content-Type must be application/json, got '" + req.content_type + "'"});
     }
-    if (req.body.size() > limits_.max_body_bytes) {
-        return errorResponse(ApiError{413, "payload_too_large",
-                                      "request body of " + std::to_string(req.body.size()) +
-                                          " bytes exceeds the limit of " +
-                                          std::to_string(limits_.max_body_bytes) + " bytes"});
-    }
-    if (req.body.empty()) {
-        return errorResponse(ApiError{400, "invalid_json", "request body is empty"});
+    if (auto refused = checkBody(req)) {
+        return errorResponse(*refused);
     }
 
     auto parsed = parsePredictRequest(req.body, limits_);
@@ -278,55 +271,18 @@ HttpResponse RequestHandler::predict(const HttpRequest& req, const std::string& 
     }
     const PredictRequest request = std::move(parsed).value();
     const Deadline deadline(req.received, limits_.request_deadline);
-
-    // Parse → plan: every image's header is read and its decode planned (shrink on load) before
-    // any is decoded, so the request's whole cost is known while it is still cheap to refuse.
-    std::vector<std::string> encoded;
-    std::vector<PlannedImage> plans;
-    encoded.reserve(request.images.size());
-    plans.reserve(request.images.size());
-    for (std::size_t i = 0; i < request.images.size(); ++i) {
-        auto bytes = decodeBase64(request.images[i]);
-        if (!bytes.ok()) {
-            return errorResponse(inBatch(bytes.error(), i, request.batch));
-        }
-        auto planned = planImageInput(bytes.value(), limits_, spec);
-        if (!planned.ok()) {
-            return errorResponse(inBatch(planned.error(), i, request.batch));
-        }
-        encoded.push_back(std::move(bytes).value());
-        plans.push_back(std::move(planned).value());
+    EncodedImages images;
+    images.items.assign(request.images.begin(), request.images.end());
+    images.batch = request.batch;
+    const auto inputs = prepareImages(images, limits_, spec, deadline);
+    if (!inputs.ok()) {
+        return errorResponse(inputs.error());
     }
-    if (auto over = overDecodeBudget(plans, limits_.max_decode_bytes, request.batch)) {
-        return errorResponse(*over);
-    }
-
-    // Decode → preprocess, one image at a time, abandoning the request once it is past its
-    // deadline (the worker stays free for requests whose clients still wait).
-    std::vector<cv::Mat> inputs;
-    inputs.reserve(request.images.size());
-    for (std::size_t i = 0; i < encoded.size(); ++i) {
-        if (deadline.passed()) {
-            return deadlineExceeded(deadline, limits_.request_deadline);
-        }
-        auto input = makeImageInput(encoded[i], plans[i], limits_, spec);
-        if (!input.ok()) {
-            return errorResponse(inBatch(input.error(), i, request.batch));
-        }
-        inputs.push_back(std::move(input).value());
-    }
-    if (deadline.passed()) {
-        return deadlineExceeded(deadline, limits_.request_deadline);
-    }
-
-    const auto predictions = loaded->batcher->predict(inputs);
+    const auto predictions = runModel(*loaded, inputs.value(), deadline);
     if (!predictions.ok()) {
         return errorResponse(predictions.error());
     }
     const auto& list = predictions.value();
-    if (list.size() != inputs.size()) {
-        return errorResponse(ApiError{500, "internal_error", "model returned no prediction"});
-    }
     std::vector<Answer> answers;
     answers.reserve(list.size());
     for (const Prediction& p : list) {

@@ -18,6 +18,7 @@
 #include "api/request_limits.hpp"
 #include "models/model_repository.hpp"
 #include "transport/http_types.hpp"
+#include "transport/route_table.hpp"
 
 namespace predictd {
 
@@ -40,13 +41,25 @@ class RequestHandler {
     // headers and body as GET (the web server drops the body).
     HttpResponse handle(const HttpRequest& req);
 
-    // The response for an error: its status and {"error":{"code":...,"message":...}}.
-    static HttpResponse errorResponse(const ApiError& error);
+    // The one error renderer: the error's status, its body in the protocol's shape
+    // (response_encode.hpp: encodeError) and, for a 503, Retry-After: 1.
+    static HttpResponse errorResponse(const ApiError& error,
+                                      ApiProtocol protocol = ApiProtocol::kNative);
 
   private:
+    HttpResponse route(const HttpRequest& req, const RouteMatch& match);
     HttpResponse predict(const HttpRequest& req, const std::string& model_name,
                          std::optional<int> version);
     HttpResponse ready() const;
+    // The served version a route names: latest, /versions/{v} or (TF Serving) /labels/{l}.
+    // Errors: 404 model_not_found, model_version_not_found.
+    Result<LoadedVersion*> resolve(const RouteMatch& match) const;
+    // 413 payload_too_large / 400 invalid_json (empty) for every route with a body.
+    std::optional<ApiError> checkBody(const HttpRequest& req) const;
+    // Open Inference Protocol v2 (request_handler_v2.cpp).
+    HttpResponse v2Route(const HttpRequest& req, const RouteMatch& match);
+    HttpResponse v2Infer(const HttpRequest& req, const std::string& model_name,
+                         LoadedVersion& version);
 
     const ModelRepository& models_;
     RequestLimits limits_;

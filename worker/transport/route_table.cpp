@@ -27,9 +27,14 @@ std::optional<RouteMatch> matchRoute(std::string_view path) {
         while (ok && pp <= pattern.size() && sp <= path.size()) {
             const std::string_view want = segment(pattern, pp);
             const std::string_view got = segment(path, sp);
-            if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-                ok = !got.empty();
-                m.params.emplace_back(got);
+            const std::size_t close =
+                want.size() > 2 && want.front() == '{' ? want.find('}') : std::string_view::npos;
+            if (close != std::string_view::npos) {
+                // {name} or {name}suffix: a non-empty value, then the literal suffix.
+                const std::string_view suffix = want.substr(close + 1);
+                ok = got.size() > suffix.size() && got.ends_with(suffix);
+                m.params.emplace_back(std::string(want.substr(1, close - 1)),
+                                      std::string(got.substr(0, got.size() - suffix.size())));
             } else {
                 ok = want == got;
             }
@@ -39,6 +44,22 @@ std::optional<RouteMatch> matchRoute(std::string_view path) {
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::string> RouteMatch::param(std::string_view name) const {
+    for (const auto& [key, value] : params) {
+        if (key == name) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+ApiProtocol protocolOfPath(std::string_view path) {
+    if (path == "/v2" || path.starts_with("/v2/")) {
+        return ApiProtocol::kV2;
+    }
+    return ApiProtocol::kNative;
 }
 
 bool routeAllows(const HttpRoute& route, std::string_view method) {
