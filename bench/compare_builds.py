@@ -5,8 +5,10 @@ concurrencies; prints median req/s, p50 and p99 per build and level, and the rat
 
 Usage:
   bench/compare_builds.py --a NAME=BINARY:MODEL[:FLAGS] --b NAME=BINARY:MODEL[:FLAGS] \
-      [--rounds 3] [--duration 5] [--concurrency 1,64] [--workers 2]
-FLAGS is a space-separated list of extra predictd flags. Bodies: the 1 000 held-out digits.
+      [--rounds 3] [--duration 5] [--concurrency 1,64] [--workers 2] [--bodies FILE]
+FLAGS is a space-separated list of extra predictd flags. Bodies: the 1 000 held-out digits, or
+FILE (one JSON body per line, POSTed to /predict), e.g. photos written by
+bench/photo_throughput.py --write-bodies FILE.
 """
 import argparse, os, shutil, statistics, sys, tempfile
 
@@ -35,13 +37,15 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--concurrency", default="1,64")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--bodies", default=None, help="JSON bodies, one per line (default: digits)")
     args = ap.parse_args()
     targets = [parse_target(args.a), parse_target(args.b)]
     levels = [int(c) for c in args.concurrency.split(",")]
 
     tmp = tempfile.mkdtemp(prefix="predictd-cmp-bodies-")
-    bodies = os.path.join(tmp, "bodies.txt")
-    write_bodies(bodies)
+    bodies = args.bodies or os.path.join(tmp, "bodies.txt")
+    if not args.bodies:
+        write_bodies(bodies)
     results = {(t[0], c): [] for t in targets for c in levels}
     for _ in range(args.rounds):
         for c in levels:

@@ -4,7 +4,7 @@ and its bare in-process ceiling.
 
   bench/photo_throughput.py --predictd BUILD/predictd --ceiling BUILD/bench/bench_model_ceiling
       [--model model/nsfw-mobilenetv2] [--concurrency 1,8,64] [--rounds 3] [--duration 10]
-      [--workers 2] [--photos DIR] [--width 1024] [--quality 85]
+      [--workers 2] [--photos DIR] [--width 1024] [--quality 85] [--write-bodies FILE]
 
 Photos: every JPEG under model/nsfw-mobilenetv2/.cache/photos (the Debian packages listed in
 debian-photos.tsv; `model/nsfw-mobilenetv2/verify.py --fetch-photos --limit 0` fetches them)
@@ -49,8 +49,8 @@ def ceiling(binary, model_dir, onnx, processes, seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--predictd", required=True)
-    ap.add_argument("--ceiling", required=True)
+    ap.add_argument("--predictd")
+    ap.add_argument("--ceiling")
     ap.add_argument("--model", default=os.path.join(ROOT, "model/nsfw-mobilenetv2"))
     ap.add_argument("--photos", default=None)
     ap.add_argument("--concurrency", default="1,8,64")
@@ -59,7 +59,14 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--quality", type=int, default=85)
+    ap.add_argument("--write-bodies", default=None,
+                    help="only write the bodies (one JSON per line) to FILE, for compare_builds.py")
     args = ap.parse_args()
+    if args.write_bodies:
+        n = photo_bodies(args.model, args.photos or os.path.join(args.model, ".cache", "photos"),
+                         args.width, args.quality, args.write_bodies)
+        print(f"{n} bodies written to {args.write_bodies}")
+        return
     onnx = os.path.join(args.model, "1", "model.onnx")
     photos = args.photos or os.path.join(args.model, ".cache", "photos")
     tmp = tempfile.mkdtemp(prefix="predictd-photos-")
