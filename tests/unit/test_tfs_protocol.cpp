@@ -9,6 +9,7 @@
 #include <Poco/Base64Encoder.h>
 #include <json/json.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -475,6 +476,22 @@ TEST_F(TfsHandler, BadRequestsGetTheProtocolsErrorShape) {
     budget.max_decode_bytes = 100;
     expectError(
         call("POST", "/v1/models/mnist:predict", R"({"instances":[)" + image + "]}", budget), 413);
+}
+
+TEST_F(TfsHandler, DeadlineAppliesAsOnEveryRoute) {
+    // Received 60 s ago (waiting for a worker): past limits.request_deadline, abandoned with
+    // 503 and Retry-After, in the protocol's shape.
+    RequestHandler h(*models_, RequestLimits{});
+    HttpRequest req{"POST", "/v1/models/mnist:predict", "", "application/json",
+                    R"({"instances":[)" + b64(digitB64(2)) + "]}"};
+    req.received = std::chrono::steady_clock::now() - std::chrono::seconds(60);
+    const HttpResponse r = h.handle(req);
+    expectError(r, 503);
+    bool retry_after = false;
+    for (const auto& [name, value] : r.headers) {
+        retry_after = retry_after || (name == "Retry-After" && value == "1");
+    }
+    EXPECT_TRUE(retry_after);
 }
 
 }  // namespace
