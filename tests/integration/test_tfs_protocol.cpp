@@ -229,5 +229,69 @@ TEST_F(TfsProtocol, ErrorsInTheSpecsShapeFromWorkersAndNginx) {
     EXPECT_EQ(argmax(parseJson(after.body)["predictions"][0]), 4);
 }
 
+TEST_F(TfsProtocol, EveryBadInputGetsItsErrorAndTheNextRequestIsFine) {
+    const std::string png = samplePng(5);
+    std::string huge_header_png = png;  // IHDR claims 60000 x 60000
+    const unsigned char dims[8] = {0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60};
+    huge_header_png.replace(16, 8, reinterpret_cast<const char*>(dims), 8);
+    const auto image = [](const std::string& bytes) {
+        return R"({"b64":")" + base64(bytes) + "\"}";
+    };
+    const auto rows = [&](const std::string& instance) {
+        return R"({"instances":[)" + instance + "]}";
+    };
+    std::string many = R"({"instances":[)";
+    for (int i = 0; i < 65; ++i) {
+        many += (i ? "," : "") + image(png);
+    }
+    many += "]}";
+    struct Case {
+        const char* name;
+        const char* method;
+        std::string path;
+        std::string body;
+        int status;
+    };
+    const std::string predict = "/v1/models/mnist:predict";
+    const std::vector<Case> cases = {
+        {"malformed json", "POST", predict, "{\"instances\": ", 400},
+        {"not an object", "POST", predict, "[1,2]", 400},
+        {"empty body", "POST", predict, "", 400},
+        {"neither instances nor inputs", "POST", predict, R"({"examples":[]})", 400},
+        {"both formats", "POST", predict,
+         R"({"instances":[)" + image(png) + R"(],"inputs":[)" + image(png) + "]}", 400},
+        {"unknown signature", "POST", predict,
+         R"({"signature_name":"predict_images","instances":[)" + image(png) + "]}", 400},
+        {"string, not b64", "POST", predict, rows("\"" + base64(png) + "\""), 400},
+        {"bad base64", "POST", predict, rows(R"({"b64":"@@@not base64@@@"})"), 400},
+        {"not an image", "POST", predict, rows(image("hello, this is not an image")), 400},
+        {"truncated png", "POST", predict, rows(image(png.substr(0, 60))), 400},
+        {"image too large", "POST", predict, rows(image(huge_header_png)), 413},
+        {"batch too large", "POST", predict, many, 413},
+        {"ragged tensor", "POST", predict, rows("[[[1,2],[3]]]"), 400},
+        {"tensor of another shape", "POST", predict, rows("[[1,2],[3,4]]"), 400},
+        {"json too deep", "POST", predict, rows("[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]"), 400},
+        {"gif not allowed", "POST", predict,
+         rows(image(std::string("GIF89a\x1c\x00\x1c\x00\x00\x00\x00;", 14))), 415},
+        {"unknown input name", "POST", predict, rows(R"({"pixels":)" + image(png) + "}"), 400},
+        {"classify with context", "POST", "/v1/models/mnist:classify",
+         R"({"context":{"x":1},"examples":[{"image":)" + image(png) + "}]}", 400},
+        {"unknown model", "POST", "/v1/models/nope:predict", rows(image(png)), 404},
+        {"unknown version", "POST", "/v1/models/mnist/versions/7:predict", rows(image(png)), 404},
+        {"unknown label", "GET", "/v1/models/nsfw-mobilenetv2/labels/stable/metadata", "", 404},
+        {"wrong method", "PUT", predict, rows(image(png)), 405},
+    };
+    Json::Value good(Json::arrayValue);
+    good.append(TfServingClient::binary(samplePng(8)));
+    TfServingClient client(service_->port());
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        expectError(httpRequest(service_->port(), c.method, c.path, c.body), c.status);
+        const HttpResult next = client.predictRows("mnist", good);
+        ASSERT_EQ(next.status, 200) << next.body;
+        EXPECT_EQ(argmax(parseJson(next.body)["predictions"][0]), 8);
+    }
+}
+
 }  // namespace
 }  // namespace predictd::testing
