@@ -139,6 +139,24 @@ std::vector<std::int64_t> inputDims(const ModelSpec& spec) {
                                                     : std::vector<std::int64_t>{h, w, c};
 }
 
+std::string inputName(const LoadedVersion& version) {
+    const ModelSpec& spec = version.model->spec();
+    if (!spec.input.name.empty()) {
+        return spec.input.name;
+    }
+    const auto& inputs = version.model->backend().inputs();
+    return inputs.empty() ? std::string("input") : inputs.front().name;
+}
+
+std::vector<std::int64_t> outputDims(const LoadedVersion& version, const std::string& name) {
+    for (const TensorInfo& info : version.model->backend().outputs()) {
+        if (info.name == name && !info.shape.empty()) {
+            return {info.shape.begin() + 1, info.shape.end()};
+        }
+    }
+    return {};
+}
+
 Result<std::vector<cv::Mat>> tensorInputs(const std::vector<float>& values, std::size_t count,
                                           const ModelSpec& spec) {
     const int c = spec.input.channels;

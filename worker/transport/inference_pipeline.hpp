@@ -63,4 +63,12 @@ Result<std::vector<cv::Mat>> tensorInputs(const std::vector<float>& values, std:
 // The model's input dimensions without the batch one, in its layout: {C,H,W} or {H,W,C}.
 std::vector<std::int64_t> inputDims(const ModelSpec& spec);
 
+// The model's input name, as the protocols' metadata list it and their requests name it: the
+// config's, else the graph's first input's ("input" when the graph names none).
+std::string inputName(const LoadedVersion& version);
+
+// Output `name`'s dimensions without the batch one, as the graph declares them (-1: dynamic);
+// empty when the graph does not say.
+std::vector<std::int64_t> outputDims(const LoadedVersion& version, const std::string& name);
+
 }  // namespace predictd

@@ -190,6 +190,9 @@ HttpResponse RequestHandler::route(const HttpRequest& req, const RouteMatch& mat
     if (match.route->protocol == ApiProtocol::kV2) {
         return v2Route(req, match);
     }
+    if (match.route->protocol == ApiProtocol::kTfServing) {
+        return tfsRoute(req, match);
+    }
     const auto& params = match.params;
     switch (match.route->id) {
         case RouteId::kPredict:

@@ -60,6 +60,10 @@ class RequestHandler {
     HttpResponse v2Route(const HttpRequest& req, const RouteMatch& match);
     HttpResponse v2Infer(const HttpRequest& req, const std::string& model_name,
                          LoadedVersion& version);
+    // TF Serving REST API (request_handler_tfs.cpp).
+    HttpResponse tfsRoute(const HttpRequest& req, const RouteMatch& match);
+    HttpResponse tfsPredict(const HttpRequest& req, LoadedVersion& version);
+    HttpResponse tfsClassify(const HttpRequest& req, LoadedVersion& version);
 
     const ModelRepository& models_;
     RequestLimits limits_;

@@ -33,15 +33,6 @@ HttpResponse ok(std::string body) {
     return r;
 }
 
-std::string inputName(const LoadedVersion& v) {
-    const ModelSpec& spec = v.model->spec();
-    if (!spec.input.name.empty()) {
-        return spec.input.name;
-    }
-    const auto& inputs = v.model->backend().inputs();
-    return inputs.empty() ? std::string("input") : inputs.front().name;
-}
-
 V2ModelMetadata metadataOf(const ServedModel& model, const LoadedVersion& v) {
     const ModelSpec& spec = v.model->spec();
     V2ModelMetadata m;
@@ -57,11 +48,8 @@ V2ModelMetadata metadataOf(const ServedModel& model, const LoadedVersion& v) {
     m.inputs.push_back({inputName(v), "FP32", shape});
     for (const std::string& name : spec.output.names) {
         std::vector<std::int64_t> out_shape{-1};
-        for (const TensorInfo& info : v.model->backend().outputs()) {
-            if (info.name == name && !info.shape.empty()) {
-                out_shape.assign(info.shape.begin() + 1, info.shape.end());
-                out_shape.insert(out_shape.begin(), -1);
-            }
+        for (const std::int64_t d : outputDims(v, name)) {
+            out_shape.push_back(d);
         }
         m.outputs.push_back({name, "FP32", out_shape});
     }

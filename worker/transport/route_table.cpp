@@ -59,6 +59,9 @@ ApiProtocol protocolOfPath(std::string_view path) {
     if (path == "/v2" || path.starts_with("/v2/")) {
         return ApiProtocol::kV2;
     }
+    if (path == "/v1" || path.starts_with("/v1/")) {
+        return ApiProtocol::kTfServing;
+    }
     return ApiProtocol::kNative;
 }
 

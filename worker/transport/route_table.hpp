@@ -1,6 +1,6 @@
 // route_table.hpp — the one table of predictd's HTTP routes: path pattern, methods, protocol,
-// meaning. Native routes (/predict, /models…) and the Open Inference Protocol v2 (/v2…) live
-// here; TF Serving's REST API (/v1/models…, issue 14) is to join them.
+// meaning. Native routes (/predict, /models…), TF Serving's REST API (/v1/models…) and the Open
+// Inference Protocol v2 (/v2…) live here.
 //
 // The request handler dispatches through it (a known path with another method is a 405 with
 // Allow from here); nginx/predictd-locations.conf passes exactly these paths and methods to the
@@ -37,6 +37,11 @@ enum class RouteId {
     kV2Model,       // GET  /v2/models/{model}[/versions/{version}] — model metadata
     kV2ModelReady,  // GET  /v2/models/{model}[/versions/{version}]/ready
     kV2Infer,       // POST /v2/models/{model}[/versions/{version}]/infer
+    // TF Serving REST API (tensorflow_serving/g3doc/api_rest.md); [/versions/{v}|/labels/{l}].
+    kTfsStatus,    // GET  /v1/models/{model}[…] — model_version_status
+    kTfsMetadata,  // GET  /v1/models/{model}[…]/metadata — the serving_default signature
+    kTfsPredict,  // POST /v1/models/{model}[…]:predict — row ("instances") or columnar ("inputs")
+    kTfsClassify,  // POST /v1/models/{model}[…]:classify — [label, score] pairs per example
 };
 
 struct HttpRoute {
@@ -50,6 +55,7 @@ struct HttpRoute {
 namespace route_detail {
 constexpr auto kN = ApiProtocol::kNative;
 constexpr auto kV2 = ApiProtocol::kV2;
+constexpr auto kTf = ApiProtocol::kTfServing;
 }  // namespace route_detail
 
 inline constexpr HttpRoute kRoutes[] = {
@@ -77,6 +83,28 @@ inline constexpr HttpRoute kRoutes[] = {
     {RouteId::kV2Infer, "/v2/models/{model}/versions/{version}/infer", "POST", false,
      route_detail::kV2},
 
+    // TF Serving: the ":verb" rows come before the status rows whose {model} or {version} would
+    // also take "mnist:predict".
+    {RouteId::kTfsPredict, "/v1/models/{model}:predict", "POST", false, route_detail::kTf},
+    {RouteId::kTfsPredict, "/v1/models/{model}/versions/{version}:predict", "POST", false,
+     route_detail::kTf},
+    {RouteId::kTfsPredict, "/v1/models/{model}/labels/{label}:predict", "POST", false,
+     route_detail::kTf},
+    {RouteId::kTfsClassify, "/v1/models/{model}:classify", "POST", false, route_detail::kTf},
+    {RouteId::kTfsClassify, "/v1/models/{model}/versions/{version}:classify", "POST", false,
+     route_detail::kTf},
+    {RouteId::kTfsClassify, "/v1/models/{model}/labels/{label}:classify", "POST", false,
+     route_detail::kTf},
+    {RouteId::kTfsMetadata, "/v1/models/{model}/metadata", "GET, HEAD", false, route_detail::kTf},
+    {RouteId::kTfsMetadata, "/v1/models/{model}/versions/{version}/metadata", "GET, HEAD", false,
+     route_detail::kTf},
+    {RouteId::kTfsMetadata, "/v1/models/{model}/labels/{label}/metadata", "GET, HEAD", false,
+     route_detail::kTf},
+    {RouteId::kTfsStatus, "/v1/models/{model}", "GET, HEAD", false, route_detail::kTf},
+    {RouteId::kTfsStatus, "/v1/models/{model}/versions/{version}", "GET, HEAD", false,
+     route_detail::kTf},
+    {RouteId::kTfsStatus, "/v1/models/{model}/labels/{label}", "GET, HEAD", false,
+     route_detail::kTf},
 };
 
 struct RouteMatch {
@@ -94,8 +122,8 @@ std::optional<RouteMatch> matchRoute(std::string_view path);
 // Whether `method` is one of the route's (HEAD counts as GET).
 bool routeAllows(const HttpRoute& route, std::string_view method);
 
-// The protocol a path belongs to by its prefix (/v2 Open Inference Protocol, else native): the
-// shape of a 404 for a path no route matches.
+// The protocol a path belongs to by its prefix (/v2 Open Inference Protocol, /v1 TF Serving, else
+// native): the shape of a 404 for a path no route matches.
 ApiProtocol protocolOfPath(std::string_view path);
 
 }  // namespace predictd
