@@ -433,7 +433,7 @@ TEST(Operations, BufferedAccessLinesAreAllWrittenAndAGracefulStopLosesNone) {
     const std::string dir = makeTempDir();
     const std::string log = dir + "/predictd.log";
     PredictdService::Options o;
-    o.extra_args = {"--log-file", log};
+    o.extra_args = {"--log-file", log, "--access-log-buffer", "65536"};
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady());
     const auto count = [&] {

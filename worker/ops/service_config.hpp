@@ -66,7 +66,7 @@ struct ServiceConfig {
     std::string log_level = "information";
     std::string log_file;                   // file = (empty: stderr); SIGUSR1 reopens it
     bool access_log = true;                 // access = on: one line per request
-    std::size_t access_log_buffer = 65536;  // access_buffer = 65536: bytes held before a write
+    std::size_t access_log_buffer = 0;  // access_buffer = 0: bytes held before a write (0 = none)
     double access_log_flush = 1.0;          // access_flush = 1: seconds a line may wait
 
     std::string source;  // where the settings came from, for the start-up log line

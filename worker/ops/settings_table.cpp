@@ -303,7 +303,7 @@ const std::vector<Setting>& table() {
          },
          [](const ServiceConfig& c) { return std::string(c.access_log ? "on" : "off"); }},
         integer(
-            "log.access_buffer", "--access-log-buffer", "65536",
+            "log.access_buffer", "--access-log-buffer", "0",
             "bytes of access lines held before one write (0 = write each line)", 0, 16LL << 20,
             [](auto& c) -> auto& { return c.access_log_buffer; }),
         seconds(
