@@ -17,40 +17,17 @@
 #include <opencv2/imgproc.hpp>
 
 #include "transport/request_handler.hpp"
+#include "unit_test_support.hpp"
 
 namespace predictd {
 namespace {
 
+using test_support::base64;
+using test_support::readFile;
+constexpr auto sampleB64 = &test_support::sampleDigitB64;
+constexpr auto parse = &test_support::parseJson;
+
 const std::string kSourceDir = PREDICTD_SOURCE_DIR;
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(in.good()) << path;
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string base64(const std::string& bytes) {
-    std::ostringstream out;
-    Poco::Base64Encoder enc(out);
-    enc.rdbuf()->setLineLength(0);
-    enc << bytes;
-    enc.close();
-    return out.str();
-}
-
-std::string sampleB64(int label) {
-    return base64(
-        readFile(kSourceDir + "/tests/data/samples/digit-" + std::to_string(label) + ".png"));
-}
-
-Json::Value parse(const std::string& text) {
-    Json::CharReaderBuilder b;
-    const std::unique_ptr<Json::CharReader> reader(b.newCharReader());
-    Json::Value v;
-    std::string errors;
-    EXPECT_TRUE(reader->parse(text.data(), text.data() + text.size(), &v, &errors)) << text;
-    return v;
-}
 
 HttpRequest post(std::string body, std::string contentType = "application/json") {
     return HttpRequest{"POST", "/predict", "", std::move(contentType), std::move(body)};

@@ -4,19 +4,12 @@
 
 #include <json/json.h>
 
+#include "api/json_text.hpp"
+
 #include "api/v2_response.hpp"
 
 namespace predictd {
 namespace {
-
-std::string write(const Json::Value& value) {
-    static const Json::StreamWriterBuilder builder = [] {
-        Json::StreamWriterBuilder b;
-        b.settings_["indentation"] = "";
-        return b;
-    }();
-    return Json::writeString(builder, value);
-}
 
 void appendString(std::string& out, const std::string& s) {
     out += Json::valueToQuotedString(s.c_str());
@@ -102,7 +95,7 @@ std::string encodeTfsModelStatus(const std::vector<int>& versions) {
     }
     Json::Value root(Json::objectValue);
     root["model_version_status"] = std::move(list);
-    return write(root);
+    return compactJson(root);
 }
 
 std::string encodeTfsModelMetadata(const std::string& model, int version,
@@ -117,7 +110,7 @@ std::string encodeTfsModelMetadata(const std::string& model, int version,
     signature["outputs"] = tensorInfos(outputs);
     signature["method_name"] = "tensorflow/serving/predict";
     root["metadata"]["signature_def"]["signature_def"]["serving_default"] = std::move(signature);
-    return write(root);
+    return compactJson(root);
 }
 
 std::string encodeTfsPredict(TfsFormat format, const std::vector<Prediction>& predictions) {

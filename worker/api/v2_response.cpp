@@ -4,6 +4,8 @@
 
 #include <json/json.h>
 
+#include "api/json_text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,15 +13,6 @@
 
 namespace predictd {
 namespace {
-
-std::string write(const Json::Value& value) {
-    static const Json::StreamWriterBuilder builder = [] {
-        Json::StreamWriterBuilder b;
-        b.settings_["indentation"] = "";
-        return b;
-    }();
-    return Json::writeString(builder, value);
-}
 
 Json::Value tensorMetadata(const V2TensorMetadata& t) {
     Json::Value v(Json::objectValue);
@@ -63,7 +56,7 @@ std::string encodeV2ServerMetadata(const std::string& name, const std::string& v
         ext.append(e);
     }
     v["extensions"] = std::move(ext);
-    return write(v);
+    return compactJson(v);
 }
 
 std::string encodeV2ModelMetadata(const V2ModelMetadata& m) {
@@ -85,14 +78,14 @@ std::string encodeV2ModelMetadata(const V2ModelMetadata& m) {
         outputs.append(tensorMetadata(t));
     }
     v["outputs"] = std::move(outputs);
-    return write(v);
+    return compactJson(v);
 }
 
 std::string encodeV2ModelReady(const std::string& name, bool ready) {
     Json::Value v(Json::objectValue);
     v["name"] = name;
     v["ready"] = ready;
-    return write(v);
+    return compactJson(v);
 }
 
 std::string encodeV2InferResponse(const std::string& model_name, const std::string& version,

@@ -4,6 +4,8 @@
 // none of the libraries we ship (Poco, jsoncpp, OpenCV) produces it.
 #include "ops/status_report.hpp"
 
+#include "api/json_text.hpp"
+
 #include <json/json.h>
 
 #include <cstdio>
@@ -42,12 +44,7 @@ Json::UInt64 load(const std::atomic<std::uint64_t>& v) {
 }
 
 std::string writeJson(const Json::Value& v) {
-    static const Json::StreamWriterBuilder builder = [] {
-        Json::StreamWriterBuilder b;
-        b["indentation"] = "";
-        return b;
-    }();
-    return Json::writeString(builder, v) + "\n";
+    return compactJson(v) + "\n";
 }
 
 }  // namespace

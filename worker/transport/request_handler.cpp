@@ -15,6 +15,7 @@
 
 #include <json/json.h>
 
+#include "api/json_text.hpp"
 #include "api/predict_request.hpp"
 #include "api/response_encode.hpp"
 #include "models/postprocess.hpp"
@@ -75,23 +76,21 @@ RequestHandler::RequestHandler(const ModelRepository& models, RequestLimits limi
                                OpsEndpoints ops)
     : models_(models), limits_(limits), ops_(std::move(ops)), modelsStatus_(Json::arrayValue) {
     // The models never change under a handler, so the bodies about them are rendered once.
-    Json::StreamWriterBuilder builder;
-    builder.settings_["indentation"] = "";
     Json::Value ready(Json::objectValue);
     ready["status"] = "ready";
     ready["model"] = models_.defaultName();
-    readyBody_ = Json::writeString(builder, ready);
+    readyBody_ = compactJson(ready);
     Json::Value list(Json::arrayValue);
     for (const auto& m : models_.models()) {
         Json::Value v = describeModel(*m);
         modelsStatus_.append(v);
-        modelBodies_[m->name] = Json::writeString(builder, v);
+        modelBodies_[m->name] = compactJson(v);
         list.append(std::move(v));
     }
     Json::Value all(Json::objectValue);
     all["default"] = models_.defaultName();
     all["models"] = std::move(list);
-    modelsBody_ = Json::writeString(builder, all);
+    modelsBody_ = compactJson(all);
 }
 
 HttpResponse RequestHandler::errorResponse(const ApiError& error, ApiProtocol protocol) {
