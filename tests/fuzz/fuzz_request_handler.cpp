@@ -2,9 +2,11 @@
 // with the real model (model/mnist/1/model.onnx, loaded once).
 //
 // Input: the first byte picks the method, path and Content-Type (2 bits each: see kMethods,
-// kPaths, kTypes; 'P' = POST /predict "application/json; charset=utf-8"), the rest is the body.
-// Checks: no 5xx (a 5xx is a bug in the request path), the body is one JSON object, a 200 from
-// /predict has a prediction 0..9 or a list of them, and errors carry a code and a message.
+// kPaths, kTypes; 'P' = POST /predict "application/json; charset=utf-8"; with its top bit set,
+// the path is one of the TF Serving and Open Inference Protocol routes, kProtocolPaths), the
+// rest is the body. Checks: no 5xx (a 5xx is a bug in the request path), the body is one JSON
+// object, a 200 from /predict has a prediction 0..9 or a list of them, and errors carry a code
+// and a message (native routes) or an "error" string (TF Serving, v2).
 #include <json/json.h>
 
 #include <array>
@@ -31,6 +33,9 @@ using predictd::RequestLimits;
 
 constexpr std::array<const char*, 4> kMethods = {"POST", "GET", "HEAD", "PUT"};
 constexpr std::array<const char*, 4> kPaths = {"/predict", "/health", "/ready", "/nope"};
+constexpr std::array<const char*, 4> kProtocolPaths = {
+    "/v2/models/mnist/infer", "/v1/models/mnist:predict", "/v1/models/mnist:classify",
+    "/v2/models/mnist/versions/1/infer"};
 constexpr std::array<const char*, 4> kTypes = {"application/json",
                                                "application/json; charset=utf-8", "text/plain", ""};
 
@@ -83,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t pick = data[0];
     HttpRequest req;
     req.method = kMethods[pick & 3];
-    req.path = kPaths[(pick >> 2) & 3];
+    const bool protocol = (pick & 0x80) != 0;
+    req.path = (protocol ? kProtocolPaths : kPaths)[(pick >> 2) & 3];
     req.content_type = kTypes[(pick >> 4) & 3];
     req.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
 
@@ -109,6 +115,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         if (!good) {
             fail("200 from /predict without a well-formed prediction", r);
+        }
+    } else if (r.status >= 400 && protocol) {
+        if (!v["error"].isString() || v["error"].asString().empty()) {
+            fail("TF Serving / v2 error without an \"error\" string", r);
         }
     } else if (r.status >= 400 &&
                (!v["error"]["code"].isString() || v["error"]["code"].asString().empty() ||
