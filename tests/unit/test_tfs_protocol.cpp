@@ -372,7 +372,8 @@ TEST_F(TfsHandler, NumericTensorOfTheInputShapeIsUsedAsIs) {
     for (int y = 0; y < 28; ++y) {
         tensor += y == 0 ? "[" : ",[";
         for (int x = 0; x < 28; ++x) {
-            tensor += (x == 0 ? "" : ",") + std::to_string(digit.at<unsigned char>(y, x) / 255.0);
+            tensor += x == 0 ? "" : ",";  // apart: GCC 12 -Wrestrict (bug 105329)
+            tensor += std::to_string(digit.at<unsigned char>(y, x) / 255.0);
         }
         tensor += "]";
     }

@@ -258,8 +258,10 @@ TEST_F(V2Handler, FloatTensorOfTheInputShapeIsUsedAsIs) {
     for (int y = 0; y < 28; ++y) {
         for (int x = 0; x < 28; ++x) {
             const int p = digit.at<unsigned char>(y, x);
-            data += (data.empty() ? "" : ",") + std::to_string(p / 255.0);
-            bytes += (bytes.empty() ? "" : ",") + std::to_string(p);
+            data += data.empty() ? "" : ",";  // apart: GCC 12 -Wrestrict (bug 105329)
+            data += std::to_string(p / 255.0);
+            bytes += bytes.empty() ? "" : ",";
+            bytes += std::to_string(p);
         }
     }
     const HttpResponse r =

@@ -30,7 +30,10 @@ HttpResponse ok(std::string body) {
 std::string shapeText(const std::vector<std::int64_t>& shape) {
     std::string s = "[";
     for (std::size_t i = 0; i < shape.size(); ++i) {
-        s += (i == 0 ? "" : ",") + std::to_string(shape[i]);
+        if (i != 0) {
+            s += ',';
+        }
+        s += std::to_string(shape[i]);  // appended apart: GCC 12 -Wrestrict (bug 105329)
     }
     return s + "]";
 }
