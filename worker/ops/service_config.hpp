@@ -64,10 +64,10 @@ struct ServiceConfig {
     RequestLimits limits;
     // [log]
     std::string log_level = "information";
-    std::string log_file;                   // file = (empty: stderr); SIGUSR1 reopens it
-    bool access_log = true;                 // access = on: one line per request
+    std::string log_file;               // file = (empty: stderr); SIGUSR1 reopens it
+    bool access_log = true;             // access = on: one line per request
     std::size_t access_log_buffer = 0;  // access_buffer = 0: bytes held before a write (0 = none)
-    double access_log_flush = 1.0;          // access_flush = 1: seconds a line may wait
+    double access_log_flush = 1.0;      // access_flush = 1: seconds a line may wait
 
     std::string source;  // where the settings came from, for the start-up log line
 };
