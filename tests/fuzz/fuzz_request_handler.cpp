@@ -3,10 +3,12 @@
 //
 // Input: the first byte picks the method, path and Content-Type (2 bits each: see kMethods,
 // kPaths, kTypes; 'P' = POST /predict "application/json; charset=utf-8"; with its top bit set,
-// the path is one of the TF Serving and Open Inference Protocol routes, kProtocolPaths), the
-// rest is the body. Checks: no 5xx (a 5xx is a bug in the request path), the body is one JSON
-// object, a 200 from /predict has a prediction 0..9 or a list of them, and errors carry a code
-// and a message (native routes) or an "error" string (TF Serving, v2).
+// the path is one of the TF Serving and Open Inference Protocol routes, kProtocolPaths; with bit 6
+// also set on a v2 route, the second byte's decimal value is sent as Triton's
+// Inference-Header-Content-Length, for binary tensor data), the rest is the body. Checks: no
+// 5xx (a 5xx is a bug in the request path), the body is one JSON object (a binary answer: its
+// JSON part), a 200 from /predict has a prediction 0..9 or a list of them, and errors carry a
+// code and a message (native routes) or an "error" string (TF Serving, v2).
 #include <json/json.h>
 
 #include <array>
@@ -91,9 +93,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool protocol = (pick & 0x80) != 0;
     req.path = (protocol ? kProtocolPaths : kPaths)[(pick >> 2) & 3];
     req.content_type = kTypes[(pick >> 4) & 3];
-    req.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
+    std::size_t body_at = 1;
+    if (protocol && (pick & 0x40) != 0 && req.path.starts_with("/v2/") && size > 1) {
+        req.inference_header_length = std::to_string(data[1]);
+        body_at = 2;
+    }
+    req.body.assign(reinterpret_cast<const char*>(data) + body_at, size - body_at);
 
     const HttpResponse r = handler().handle(req);
+    // A binary answer (octet-stream) starts with its JSON object: that part is checked.
+    std::size_t json_length = r.body.size();
+    for (const auto& [name, value] : r.headers) {
+        if (name == "Inference-Header-Content-Length") {
+            json_length = std::stoul(value);
+            if (r.status != 200 || r.content_type != "application/octet-stream" ||
+                json_length > r.body.size()) {
+                fail("a binary answer with a wrong status, type or JSON length", r);
+            }
+        }
+    }
     if (r.status >= 500 || r.status < 200) {
         fail("status outside 2xx-4xx", r);
     }
@@ -101,8 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Json::CharReaderBuilder b;
     const std::unique_ptr<Json::CharReader> reader(b.newCharReader());
     std::string errors;
-    if (!reader->parse(r.body.data(), r.body.data() + r.body.size(), &v, &errors) ||
-        !v.isObject()) {
+    if (!reader->parse(r.body.data(), r.body.data() + json_length, &v, &errors) || !v.isObject()) {
         fail("body is not a JSON object", r);
     }
     if (r.status == 200 && req.path == std::string("/predict")) {

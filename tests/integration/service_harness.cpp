@@ -148,7 +148,8 @@ bool ChildProcess::running() {
 }
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path,
-                       const std::string& body, const std::string& content_type) {
+                       const std::string& body, const std::string& content_type,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
     HttpResult result;
     try {
         Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -157,6 +158,9 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& p
         if (!body.empty() || method == "POST") {
             req.setContentType(content_type);
             req.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        for (const auto& [name, value] : headers) {
+            req.set(name, value);
         }
         session.sendRequest(req) << body;
         Poco::Net::HTTPResponse res;

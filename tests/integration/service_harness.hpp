@@ -46,9 +46,11 @@ struct HttpResult {
     std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// `headers`: more request headers (name, value), e.g. Inference-Header-Content-Length.
 HttpResult httpRequest(int port, const std::string& method, const std::string& path,
                        const std::string& body = "",
-                       const std::string& content_type = "application/json");
+                       const std::string& content_type = "application/json",
+                       const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 std::string readFile(const std::string& path);
 std::string base64(const std::string& bytes);

@@ -1,9 +1,12 @@
 // The Open Inference Protocol v2 through NGINX and the real supervisor, spoken by a small client
 // written from the specification (kserve/open-inference-protocol inference_rest.md and Triton's
-// extension_classification.md), not from predictd's code: both shipped models reachable, the
-// spec's request/answer shapes, errors as {"error": "..."}.
+// extension_classification.md and extension_binary_data.md), not from predictd's code: both
+// shipped models reachable, the spec's request/answer shapes, binary tensor data both ways,
+// errors as {"error": "..."}.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -53,6 +56,34 @@ class V2Client {
                            Json::writeString(Json::StreamWriterBuilder(), req));
     }
 
+    // Triton's binary tensor data extension: the JSON request object, then the BYTES tensor's
+    // data (each element a 4-byte little-endian length and its bytes); its length in
+    // Inference-Header-Content-Length. Outputs asked for as binary with "binary_data_output".
+    [[nodiscard]] HttpResult inferImagesBinary(const std::string& model, const std::string& input,
+                                               const std::vector<std::string>& images,
+                                               bool binary_output) const {
+        std::string data;
+        for (const auto& image : images) {
+            const auto n = static_cast<std::uint32_t>(image.size());
+            for (int i = 0; i < 4; ++i) {
+                data += static_cast<char>((n >> (8 * i)) & 0xffu);
+            }
+            data += image;
+        }
+        Json::Value req(Json::objectValue);
+        Json::Value in(Json::objectValue);
+        in["name"] = input;
+        in["datatype"] = "BYTES";
+        in["shape"].append(static_cast<Json::UInt>(images.size()));
+        in["parameters"]["binary_data_size"] = static_cast<Json::UInt64>(data.size());
+        req["inputs"].append(in);
+        req["parameters"]["binary_data_output"] = binary_output;
+        const std::string json = Json::writeString(Json::StreamWriterBuilder(), req);
+        return httpRequest(port_, "POST", "/v2/models/" + model + "/infer", json + data,
+                           "application/octet-stream",
+                           {{"Inference-Header-Content-Length", std::to_string(json.size())}});
+    }
+
   private:
     [[nodiscard]] HttpResult get(const std::string& path) const {
         return httpRequest(port_, "GET", path, "");
@@ -84,8 +115,9 @@ TEST_F(V2Protocol, HealthMetadataAndReadiness) {
     const Json::Value server = parseJson(client.serverMetadata().body);
     EXPECT_EQ(server["name"].asString(), "predictd");
     // Only the extensions that work are listed.
-    ASSERT_EQ(server["extensions"].size(), 1u) << server;
+    ASSERT_EQ(server["extensions"].size(), 2u) << server;
     EXPECT_EQ(server["extensions"][0].asString(), "classification");
+    EXPECT_EQ(server["extensions"][1].asString(), "binary_tensor_data");
     for (const char* model : {"mnist", "nsfw-mobilenetv2"}) {
         SCOPED_TRACE(model);
         const HttpResult r = client.modelMetadata(model);
@@ -141,6 +173,71 @@ TEST_F(V2Protocol, PhotoModelWithTheClassificationExtension) {
     // "value:index:label", best first: the photo's self-check label.
     const std::string top = out["data"][0].asString();
     EXPECT_NE(top.find(":Neutral"), std::string::npos) << top;
+}
+
+// The binary answer's FP32 tensor: little-endian floats after the JSON.
+std::vector<float> binaryFloats(const HttpResult& r, std::size_t json_length) {
+    std::vector<float> out;
+    for (std::size_t at = json_length; at + 4 <= r.body.size(); at += 4) {
+        std::uint32_t bits = 0;
+        for (int i = 3; i >= 0; --i) {
+            bits =
+                (bits << 8) | static_cast<unsigned char>(r.body[at + static_cast<std::size_t>(i)]);
+        }
+        float f = 0;
+        std::memcpy(&f, &bits, 4);
+        out.push_back(f);
+    }
+    return out;
+}
+
+TEST_F(V2Protocol, BinaryTensorDataBothWaysMatchesTheJsonAnswer) {
+    V2Client client(service_->port());
+    const std::vector<std::string> photos = {
+        readFile(sourceDir() + "/model/nsfw-mobilenetv2/self_check.jpg"),
+        readFile(sourceDir() + "/model/nsfw-mobilenetv2/samples/flower.jpg"),
+        readFile(sourceDir() + "/model/nsfw-mobilenetv2/samples/china.jpg")};
+    const HttpResult json = client.inferImages("nsfw-mobilenetv2", "input", photos, "j");
+    ASSERT_EQ(json.status, 200) << json.body;
+    const Json::Value expected = parseJson(json.body)["outputs"][0]["data"];
+    ASSERT_EQ(expected.size(), 15u);
+
+    const HttpResult bin = client.inferImagesBinary("nsfw-mobilenetv2", "input", photos, true);
+    ASSERT_EQ(bin.status, 200) << bin.body;
+    EXPECT_EQ(bin.headers.at("content-type"), "application/octet-stream");
+    ASSERT_EQ(bin.headers.count("inference-header-content-length"), 1u);
+    const std::size_t n = std::stoul(bin.headers.at("inference-header-content-length"));
+    ASSERT_LT(n, bin.body.size());
+    const Json::Value head = parseJson(bin.body.substr(0, n));
+    const Json::Value& out = head["outputs"][0];
+    EXPECT_EQ(out["name"].asString(), "probabilities");
+    EXPECT_EQ(out["datatype"].asString(), "FP32");
+    EXPECT_EQ(out["shape"][0].asInt(), 3);
+    EXPECT_EQ(out["shape"][1].asInt(), 5);
+    EXPECT_EQ(out["parameters"]["binary_data_size"].asUInt(), 60u);
+    EXPECT_FALSE(out.isMember("data"));
+    EXPECT_EQ(bin.body.size(), n + 60);
+    const std::vector<float> got = binaryFloats(bin, n);
+    ASSERT_EQ(got.size(), 15u);
+    for (Json::ArrayIndex i = 0; i < 15; ++i) {
+        // JSON floats are the shortest text that reads back as the same float32.
+        EXPECT_EQ(got[i], expected[i].asFloat()) << i;
+    }
+
+    // Binary in, JSON out: a plain JSON answer with the same numbers.
+    const HttpResult mixed = client.inferImagesBinary("nsfw-mobilenetv2", "input", photos, false);
+    ASSERT_EQ(mixed.status, 200) << mixed.body;
+    EXPECT_EQ(mixed.headers.count("inference-header-content-length"), 0u);
+    EXPECT_EQ(parseJson(mixed.body)["outputs"][0]["data"], expected);
+
+    // A binary section that disagrees with its header: the protocol's 400, and the worker
+    // serves on.
+    const HttpResult torn =
+        httpRequest(service_->port(), "POST", "/v2/models/mnist/infer", R"({"inputs":[]})",
+                    "application/octet-stream", {{"Inference-Header-Content-Length", "99"}});
+    EXPECT_EQ(torn.status, 400);
+    EXPECT_TRUE(parseJson(torn.body)["error"].isString()) << torn.body;
+    EXPECT_EQ(client.inferImagesBinary("mnist", "input", {samplePng(6)}, false).status, 200);
 }
 
 TEST_F(V2Protocol, ErrorsInTheSpecsShapeAndTheWorkerServesOn) {

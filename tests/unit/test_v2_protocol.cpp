@@ -144,7 +144,7 @@ TEST(V2Response, ClassificationStringsAsTritonDocumentsThem) {
 TEST(V2Response, InferResponseShapeOfTheSpecExample) {
     // inference_rest.md: "output0", shape [3,2], FP32, data [1.0, 1.1, 2.0, 2.1, 3.0, 3.1].
     V2OutputTensor t{"output0", "FP32", {3, 2}, {1.0f, 1.1f, 2.0f, 2.1f, 3.0f, 3.1f}, {}};
-    const Json::Value v = parse(encodeV2InferResponse("mymodel", "1", std::string("42"), {t}));
+    const Json::Value v = parse(encodeV2InferResponse("mymodel", "1", std::string("42"), {t}).body);
     EXPECT_EQ(v["id"].asString(), "42");
     EXPECT_EQ(v["model_name"].asString(), "mymodel");
     const Json::Value& o = v["outputs"][0];
@@ -154,7 +154,7 @@ TEST(V2Response, InferResponseShapeOfTheSpecExample) {
     EXPECT_EQ(o["shape"][1].asInt(), 2);
     ASSERT_EQ(o["data"].size(), 6u);
     EXPECT_FLOAT_EQ(o["data"][1].asFloat(), 1.1f);
-    EXPECT_FALSE(parse(encodeV2InferResponse("m", "1", std::nullopt, {})).isMember("id"));
+    EXPECT_FALSE(parse(encodeV2InferResponse("m", "1", std::nullopt, {}).body).isMember("id"));
 }
 
 class V2Handler : public ::testing::Test {

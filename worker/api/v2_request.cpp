@@ -3,10 +3,12 @@
 
 #include <json/json.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 
 #include "api/predict_request.hpp"
+#include "api/v2_binary.hpp"
 
 namespace predictd {
 namespace {
@@ -33,6 +35,54 @@ Result<int> classificationCount(const Json::Value& parameters, const std::string
         return invalid(where + "\"classification\" must be a positive integer");
     }
     return k.asInt();
+}
+
+// An optional boolean parameter (binary_data, binary_data_output); `fallback` when absent.
+Result<bool> boolParameter(const Json::Value& parameters, const char* key, bool fallback,
+                           const std::string& where) {
+    if (!parameters.isObject() || !parameters.isMember(key)) {
+        return fallback;
+    }
+    const Json::Value& v = parameters[key];
+    if (!v.isBool()) {
+        return invalid(where + "\"" + key + "\" must be true or false");
+    }
+    return v.asBool();
+}
+
+// The input's "binary_data_size" parameter, or -1 when it has none.
+Result<std::int64_t> binaryDataSize(const Json::Value& parameters) {
+    if (!parameters.isObject() || !parameters.isMember("binary_data_size")) {
+        return std::int64_t{-1};
+    }
+    const Json::Value& v = parameters["binary_data_size"];
+    if (!v.isUInt64()) {
+        return invalid("inputs[0]: \"binary_data_size\" must be a non-negative integer");
+    }
+    return static_cast<std::int64_t>(std::min<std::uint64_t>(v.asUInt64(), kMaxElements));
+}
+
+// Reads the input's data from its slice of the binary section.
+std::optional<ApiError> readBinaryInput(std::string_view data, std::uint64_t elements,
+                                        const RequestLimits& limits, V2Input& input) {
+    const auto count = static_cast<std::size_t>(elements);
+    if (input.datatype == "BYTES") {
+        // The bytes that limits.max_base64_bytes of base64 text carry: the same image limit as
+        // in JSON.
+        const std::size_t max_bytes = limits.max_base64_bytes / 4 * 3;
+        auto raw = readV2BinaryBytes(data, count, max_bytes, "inputs[0]");
+        if (!raw.ok()) {
+            return raw.error();
+        }
+        input.raw_elements = std::move(raw).value();
+        return std::nullopt;
+    }
+    auto values = readV2BinaryNumbers(data, input.datatype, count, "inputs[0]");
+    if (!values.ok()) {
+        return values.error();
+    }
+    input.values = std::move(values).value();
+    return std::nullopt;
 }
 
 // Appends the leaves of `data` (flat or nested arrays) in row-major order.
@@ -68,7 +118,36 @@ std::optional<ApiError> flatten(const Json::Value& data, const std::string& data
     return std::nullopt;
 }
 
-Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& limits) {
+// The requested outputs: names, classification counts, binary or JSON.
+Result<V2InferRequest> parseOutputs(const Json::Value& root, V2InferRequest& request) {
+    if (root.isMember("outputs")) {
+        const Json::Value& outputs = root["outputs"];
+        if (!outputs.isArray()) {
+            return invalid("\"outputs\" must be an array");
+        }
+        for (Json::ArrayIndex i = 0; i < outputs.size(); ++i) {
+            const Json::Value& o = outputs[i];
+            const std::string where = "outputs[" + std::to_string(i) + "]: ";
+            if (!o.isObject() || !o["name"].isString()) {
+                return invalid(where + "must be an object with a \"name\"");
+            }
+            auto count = classificationCount(o["parameters"], where);
+            if (!count.ok()) {
+                return count.error();
+            }
+            auto binary =
+                boolParameter(o["parameters"], "binary_data", request.binary_output, where);
+            if (!binary.ok()) {
+                return binary.error();
+            }
+            request.outputs.push_back({o["name"].asString(), count.value(), binary.value()});
+        }
+    }
+    return std::move(request);
+}
+
+Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& limits,
+                                 std::optional<std::string_view> binary) {
     V2InferRequest request;
     if (root.isMember("id")) {
         if (!root["id"].isString()) {
@@ -81,6 +160,11 @@ Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& l
         return k.error();
     }
     request.classification = k.value();
+    auto binary_output = boolParameter(root["parameters"], "binary_data_output", false, "");
+    if (!binary_output.ok()) {
+        return binary_output.error();
+    }
+    request.binary_output = binary_output.value();
 
     const Json::Value& inputs = root["inputs"];
     if (!inputs.isArray() || inputs.empty()) {
@@ -92,10 +176,26 @@ Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& l
     }
     const Json::Value& in = inputs[0];
     if (!in.isObject() || !in["name"].isString() || !in["datatype"].isString() ||
-        !in["shape"].isArray() || !in.isMember("data")) {
+        !in["shape"].isArray()) {
         return invalid(
             "inputs[0] must be an object with \"name\", \"shape\", \"datatype\" and "
-            "\"data\"");
+            "\"data\" (or \"parameters\": {\"binary_data_size\": n})");
+    }
+    auto binary_size = binaryDataSize(in["parameters"]);
+    if (!binary_size.ok()) {
+        return binary_size.error();
+    }
+    const bool binary_input = binary_size.value() >= 0;
+    if (binary_input && in.isMember("data")) {
+        return invalid("inputs[0] has both \"data\" and a \"binary_data_size\"");
+    }
+    if (!binary_input && !in.isMember("data")) {
+        return invalid("inputs[0] has neither \"data\" nor a \"binary_data_size\"");
+    }
+    if (binary_input && !binary) {
+        return invalid(
+            "inputs[0] has a \"binary_data_size\" but the request has no "
+            "Inference-Header-Content-Length header");
     }
     V2Input& input = request.input;
     input.name = in["name"].asString();
@@ -125,6 +225,26 @@ Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& l
                         "batch of " + std::to_string(input.shape.front()) +
                             " exceeds the limit of " + std::to_string(limits.max_batch)};
     }
+    if (binary) {
+        // The binary section holds the binary inputs' data in the JSON's input order: here the
+        // one input's, which must take all of it.
+        const auto size =
+            static_cast<std::uint64_t>(std::max<std::int64_t>(binary_size.value(), 0));
+        if (size != binary->size()) {
+            return invalid("the binary data after the JSON is " + std::to_string(binary->size()) +
+                           " bytes; the inputs' binary_data_size add up to " +
+                           std::to_string(size));
+        }
+    }
+    if (binary_input) {
+        if (elements > kMaxElements) {
+            return invalid("\"shape\" holds more elements than the binary data can");
+        }
+        if (auto e = readBinaryInput(*binary, elements, limits, input)) {
+            return *e;
+        }
+        return parseOutputs(root, request);
+    }
     const auto max_elements = static_cast<std::size_t>(elements);
     if (auto e = flatten(in["data"], input.datatype, max_elements, input)) {
         return *e;
@@ -144,36 +264,28 @@ Result<V2InferRequest> parseTree(const Json::Value& root, const RequestLimits& l
         }
     }
 
-    if (root.isMember("outputs")) {
-        const Json::Value& outputs = root["outputs"];
-        if (!outputs.isArray()) {
-            return invalid("\"outputs\" must be an array");
-        }
-        for (Json::ArrayIndex i = 0; i < outputs.size(); ++i) {
-            const Json::Value& o = outputs[i];
-            const std::string where = "outputs[" + std::to_string(i) + "]: ";
-            if (!o.isObject() || !o["name"].isString()) {
-                return invalid(where + "must be an object with a \"name\"");
-            }
-            auto count = classificationCount(o["parameters"], where);
-            if (!count.ok()) {
-                return count.error();
-            }
-            request.outputs.push_back({o["name"].asString(), count.value()});
-        }
-    }
-    return request;
+    return parseOutputs(root, request);
 }
 
 }  // namespace
 
-Result<V2InferRequest> parseV2InferRequest(std::string_view body, const RequestLimits& limits) {
+Result<V2InferRequest> parseV2InferRequest(std::string_view body, const RequestLimits& limits,
+                                           std::optional<std::string_view> header_length) {
+    std::optional<std::string_view> binary;
+    if (header_length) {
+        auto split = splitV2BinaryBody(body, *header_length);
+        if (!split.ok()) {
+            return split.error();
+        }
+        body = split.value().json;
+        binary = split.value().binary;
+    }
     auto root = parseJsonBody(body, limits);
     if (!root.ok()) {
         return root.error();
     }
     try {
-        return parseTree(root.value(), limits);
+        return parseTree(root.value(), limits, binary);
     } catch (const std::exception& e) {
         return invalid(std::string("cannot read the request: ") + e.what());
     }

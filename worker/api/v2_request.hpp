@@ -8,6 +8,9 @@
 // "parameters": {"classification": k}; also accepted in the request's "parameters", for every
 // output). Image models take one input: BYTES (each element an encoded image, base64 in JSON,
 // since JSON strings cannot carry raw bytes) or FP32 / UINT8 numbers (flat row-major or nested).
+// With Triton's binary tensor data extension (v2_binary), the input's data follows the JSON as
+// raw bytes ("parameters": {"binary_data_size": n}) and outputs may be asked for as binary
+// ("binary_data" on an output, "binary_data_output" on the request).
 // Checking the shape against the model is the handler's job (it knows the model).
 #pragma once
 
@@ -26,13 +29,17 @@ struct V2Input {
     std::string name;
     std::string datatype;               // "BYTES", "FP32" or "UINT8"
     std::vector<std::int64_t> shape;    // as sent (every dimension ≥ 0)
-    std::vector<std::string> elements;  // BYTES: base64 text of each encoded image
-    std::vector<float> values;          // FP32 / UINT8: row-major
+    std::vector<std::string> elements;  // BYTES in JSON: base64 text of each encoded image
+    // BYTES as binary data: each encoded image's bytes, views into the request body (which
+    // outlives the request). Exactly one of `elements`, `raw_elements`, `values` is filled.
+    std::vector<std::string_view> raw_elements;
+    std::vector<float> values;  // FP32 / UINT8: row-major
 };
 
 struct V2RequestedOutput {
     std::string name;
     int classification = 0;  // > 0: the top-k classes as "value:index[:label]" strings
+    bool binary = false;     // its data as binary after the JSON (binary_data, else the default)
 };
 
 struct V2InferRequest {
@@ -40,13 +47,21 @@ struct V2InferRequest {
     V2Input input;
     std::vector<V2RequestedOutput> outputs;  // empty: every output of the model
     int classification = 0;                  // request-level parameters.classification
+    bool binary_output = false;              // request-level parameters.binary_data_output
 };
 
 // Errors: the JSON ones of parseJsonBody (400 invalid_json, json_too_deep); 400 invalid_request
 // (missing or mistyped field, no input or more than one, unknown datatype, data count ≠ the
 // shape's element count, a UINT8 out of 0..255, a bad classification count); 413
 // batch_too_large (more than limits.max_batch images or tensors: the shape's first dimension);
-// 413 image_too_large (a BYTES element longer than limits.max_base64_bytes).
-Result<V2InferRequest> parseV2InferRequest(std::string_view body, const RequestLimits& limits);
+// 413 image_too_large (a BYTES element longer than limits.max_base64_bytes, or, as binary data,
+// longer than the bytes that much base64 text carries).
+// `header_length`: the Inference-Header-Content-Length header when the request has one: the
+// JSON is then the body's first that many bytes and the binary tensor data follows. Binary
+// errors (400 invalid_request): a binary_data_size without the header, or with "data" too;
+// sizes that do not add up to the binary section; data that does not fit the shape.
+Result<V2InferRequest> parseV2InferRequest(
+    std::string_view body, const RequestLimits& limits,
+    std::optional<std::string_view> header_length = std::nullopt);
 
 }  // namespace predictd

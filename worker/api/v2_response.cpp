@@ -5,6 +5,7 @@
 #include <json/json.h>
 
 #include "api/json_text.hpp"
+#include "api/v2_binary.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -88,10 +89,11 @@ std::string encodeV2ModelReady(const std::string& name, bool ready) {
     return compactJson(v);
 }
 
-std::string encodeV2InferResponse(const std::string& model_name, const std::string& version,
+V2InferBody encodeV2InferResponse(const std::string& model_name, const std::string& version,
                                   const std::optional<std::string>& id,
                                   const std::vector<V2OutputTensor>& outputs) {
     std::string out;
+    std::string binary;
     out += "{\"model_name\":";
     appendString(out, model_name);
     out += ",\"model_version\":";
@@ -117,6 +119,14 @@ std::string encodeV2InferResponse(const std::string& model_name, const std::stri
             }
             out += std::to_string(t.shape[d]);
         }
+        if (t.binary) {
+            const std::size_t size = t.datatype == "BYTES" ? appendV2BinaryBytes(binary, t.strings)
+                                                           : appendV2BinaryFloats(binary, t.values);
+            out += "],\"parameters\":{\"binary_data_size\":";
+            out += std::to_string(size);
+            out += "}}";
+            continue;
+        }
         out += "],\"data\":[";
         if (t.datatype == "BYTES") {
             for (std::size_t k = 0; k < t.strings.size(); ++k) {
@@ -136,7 +146,14 @@ std::string encodeV2InferResponse(const std::string& model_name, const std::stri
         out += "]}";
     }
     out += "]}";
-    return out;
+    const bool any_binary = std::any_of(outputs.begin(), outputs.end(),
+                                        [](const V2OutputTensor& t) { return t.binary; });
+    if (!any_binary) {
+        return V2InferBody{std::move(out), 0};
+    }
+    const std::size_t json_length = out.size();
+    out += binary;
+    return V2InferBody{std::move(out), json_length};
 }
 
 std::vector<std::string> v2Classification(const std::vector<float>& values, int k,

@@ -33,6 +33,15 @@ struct V2OutputTensor {
     std::vector<std::int64_t> shape;  // with the batch dimension
     std::vector<float> values;
     std::vector<std::string> strings;
+    bool binary = false;  // sent as binary data after the JSON (Triton's binary tensor data)
+};
+
+// An inference response body: the JSON object, then any binary outputs' data in output order.
+struct V2InferBody {
+    std::string body;
+    // Length of the JSON object when binary data follows it (the Inference-Header-Content-Length
+    // response header); 0 when no output is binary (the body is JSON only).
+    std::size_t json_length = 0;
 };
 
 // {"name":"predictd","version":"0.1.0","extensions":[...]}
@@ -41,8 +50,9 @@ std::string encodeV2ServerMetadata(const std::string& name, const std::string& v
 std::string encodeV2ModelMetadata(const V2ModelMetadata& metadata);
 // {"name":"mnist","ready":true}
 std::string encodeV2ModelReady(const std::string& name, bool ready);
-// {"model_name":...,"model_version":"1","id":...,"outputs":[{name,datatype,shape,data}]}
-std::string encodeV2InferResponse(const std::string& model_name, const std::string& version,
+// {"model_name":...,"model_version":"1","id":...,"outputs":[{name,datatype,shape,data}]}; a
+// binary output has "parameters":{"binary_data_size":n} instead of "data".
+V2InferBody encodeV2InferResponse(const std::string& model_name, const std::string& version,
                                   const std::optional<std::string>& id,
                                   const std::vector<V2OutputTensor>& outputs);
 

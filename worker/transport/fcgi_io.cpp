@@ -81,6 +81,10 @@ bool readRequest(FCGX_Request& req, const RequestLimits& limits, HttpRequest& ou
     out.path = std::move(uri);
     out.query = param(req, "QUERY_STRING");
     out.received = receivedAt(FCGX_GetParam("REQUEST_START", req.envp));
+    out.inference_header_length.reset();
+    if (const char* h = FCGX_GetParam("HTTP_INFERENCE_HEADER_CONTENT_LENGTH", req.envp)) {
+        out.inference_header_length = h;
+    }
     out.body.clear();
 
     // NGINX always sends CONTENT_LENGTH with a body (it buffers chunked uploads); an absent or

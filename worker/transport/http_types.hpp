@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ struct HttpRequest {
     std::string query;         // raw query string without '?', may be empty
     std::string content_type;  // CONTENT_TYPE as sent, may be empty
     std::string body;          // complete request body
+    // Triton's Inference-Header-Content-Length header (binary tensor data on the v2 routes): the
+    // length of the JSON that starts the body. Absent: the body is JSON only.
+    std::optional<std::string> inference_header_length{};
     // When the request began: NGINX's receipt (its REQUEST_START param, so time queued for a
     // worker counts) or, without it, the worker's accept. limits.request_deadline runs from
     // here. The default (the clock's epoch) means no deadline: tests build requests without one.

@@ -1,8 +1,9 @@
 // request_handler_v2.cpp — the Open Inference Protocol v2 routes of RequestHandler (KServe v2 /
-// Triton, JSON): health, server and model metadata, model readiness, inference with Triton's
-// classification extension. Parsing is api/v2_request, encoding api/v2_response; the middle
-// (decode budget, preprocessing, deadline, batcher) is inference_pipeline, shared with every
-// route. Errors are {"error":"..."} (inference_rest.md) through the one error renderer.
+// Triton): health, server and model metadata, model readiness, inference with Triton's
+// classification and binary tensor data extensions. Parsing is api/v2_request, encoding
+// api/v2_response; the middle (decode budget, preprocessing, deadline, batcher) is
+// inference_pipeline, shared with every route. Errors are {"error":"..."} (inference_rest.md)
+// through the one error renderer.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ constexpr ApiProtocol kV2 = ApiProtocol::kV2;
 
 // The extensions that really work (reported in server metadata; Triton's names).
 const std::vector<std::string>& v2Extensions() {
-    static const std::vector<std::string> kExtensions = {"classification"};
+    static const std::vector<std::string> kExtensions = {"classification", "binary_tensor_data"};
     return kExtensions;
 }
 
@@ -98,7 +99,11 @@ HttpResponse RequestHandler::v2Infer(const HttpRequest& req, const std::string& 
     if (auto refused = checkBody(req)) {
         return errorResponse(*refused, kV2);
     }
-    auto parsed = parseV2InferRequest(req.body, limits_);
+    std::optional<std::string_view> header_length;
+    if (req.inference_header_length) {
+        header_length = *req.inference_header_length;
+    }
+    auto parsed = parseV2InferRequest(req.body, limits_, header_length);
     if (!parsed.ok()) {
         return errorResponse(parsed.error(), kV2);
     }
@@ -122,7 +127,12 @@ HttpResponse RequestHandler::v2Infer(const HttpRequest& req, const std::string& 
                                  kV2);
         }
         EncodedImages images;
-        images.items.assign(input.elements.begin(), input.elements.end());
+        if (input.raw_elements.empty()) {
+            images.items.assign(input.elements.begin(), input.elements.end());
+        } else {
+            images.items = input.raw_elements;
+            images.base64 = false;
+        }
         images.name = "inputs[0].data";
         images.batch = true;
         inputs = prepareImages(images, limits_, spec, deadline);
@@ -156,7 +166,7 @@ HttpResponse RequestHandler::v2Infer(const HttpRequest& req, const std::string& 
     std::vector<V2RequestedOutput> wanted = request.outputs;
     if (wanted.empty()) {
         for (const auto& o : list.front().outputs) {
-            wanted.push_back({o.name, 0});
+            wanted.push_back({o.name, 0, request.binary_output});
         }
     }
     std::vector<V2OutputTensor> outputs;
@@ -173,6 +183,7 @@ HttpResponse RequestHandler::v2Infer(const HttpRequest& req, const std::string& 
         }
         V2OutputTensor t;
         t.name = w.name;
+        t.binary = w.binary;
         const int k = w.classification > 0 ? w.classification : request.classification;
         const OutputValues& first = list.front().outputs[index];
         if (k > 0) {
@@ -195,8 +206,16 @@ HttpResponse RequestHandler::v2Infer(const HttpRequest& req, const std::string& 
         }
         outputs.push_back(std::move(t));
     }
-    return ok(
-        encodeV2InferResponse(model_name, std::to_string(version.version), request.id, outputs));
+    V2InferBody encoded =
+        encodeV2InferResponse(model_name, std::to_string(version.version), request.id, outputs);
+    HttpResponse r = ok(std::move(encoded.body));
+    if (encoded.json_length != 0) {
+        // Triton's binary tensor data: the JSON's length in a header, the whole as octets.
+        r.content_type = "application/octet-stream";
+        r.headers.emplace_back("Inference-Header-Content-Length",
+                               std::to_string(encoded.json_length));
+    }
+    return r;
 }
 
 }  // namespace predictd
