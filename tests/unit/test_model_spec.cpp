@@ -19,6 +19,8 @@ TEST(ModelSpec, EmptyConfigGivesTheDefaults) {
     ASSERT_TRUE(s.ok()) << s.error().message;
     EXPECT_EQ(s.value().backend, Backend::kOnnxRuntime);
     EXPECT_EQ(s.value().intra_op_threads, 1);
+    EXPECT_EQ(s.value().onnxruntime.graph_optimization, GraphOptimization::kAll);
+    EXPECT_TRUE(s.value().onnxruntime.memory_arena);
     EXPECT_EQ(s.value().version_policy, VersionPolicy::kLatest);
     EXPECT_EQ(s.value().preprocess.resize, ResizePolicy::kStretch);
     EXPECT_EQ(s.value().preprocess.color, ColorOrder::kRGB);
@@ -29,6 +31,7 @@ TEST(ModelSpec, EveryKeyIsRead) {
     const auto s = parse(R"({
       // comments are allowed
       "backend": "opencv", "threads": {"intra_op": 2, "inter_op": 1},
+      "onnxruntime": {"graph_optimization": "extended", "memory_arena": false},
       "version_policy": {"specific": [1, 3]}, "version_labels": {"stable": 1, "canary": 3},
       "input": {"name": "x", "layout": "NHWC", "width": 224, "height": 160, "channels": 3},
       "preprocess": {"color": "bgr", "resize": "center_crop", "interpolation": "linear",
@@ -41,6 +44,8 @@ TEST(ModelSpec, EveryKeyIsRead) {
     const ModelSpec& m = s.value();
     EXPECT_EQ(m.backend, Backend::kOpenCvDnn);
     EXPECT_EQ(m.intra_op_threads, 2);
+    EXPECT_EQ(m.onnxruntime.graph_optimization, GraphOptimization::kExtended);
+    EXPECT_FALSE(m.onnxruntime.memory_arena);
     EXPECT_EQ(m.specific_versions, (std::vector<int>{1, 3}));
     EXPECT_EQ(m.version_labels.at("canary"), 3);
     EXPECT_EQ(m.input.layout, TensorLayout::kNHWC);
@@ -67,6 +72,10 @@ TEST(ModelSpec, MistakesNameTheKey) {
         {R"({"output": {"kind": "detection"}})", "output.kind"},
         {R"({"output": {"labels": "missing.txt"}})", "cannot read labels file"},
         {R"({"version_policy": "newest"})", "version_policy"},
+        {R"({"onnxruntime": {"graph_optimization": "max"}})", "onnxruntime.graph_optimization"},
+        {R"({"onnxruntime": {"memory_arena": 1}})", "onnxruntime.memory_arena"},
+        {R"({"onnxruntime": {"arena": true}})", "unknown key onnxruntime.arena"},
+        {R"({"onnxruntime": []})", "onnxruntime must be an object"},
         {R"({"self_check": {"expect_label": "a"}})", "self_check.image"},
         {R"([1, 2])", "must be a JSON object"},
         {R"({"backend": })", "not valid JSON"},

@@ -195,6 +195,33 @@ Result<ModelSpec> parseModelSpec(const std::string& json_text, const std::string
             return invalid(name, "unknown key " + k);
         }
     }
+    if (top.has("onnxruntime")) {
+        const Json::Value& o = top.get("onnxruntime");
+        Fields f(o, "onnxruntime.");
+        if (!o.isObject()) {
+            return invalid(name, "onnxruntime must be an object");
+        }
+        if (f.has("graph_optimization") &&
+            !pick(f.get("graph_optimization"),
+                  {{"disabled", GraphOptimization::kDisabled},
+                   {"basic", GraphOptimization::kBasic},
+                   {"extended", GraphOptimization::kExtended},
+                   {"all", GraphOptimization::kAll}},
+                  &s.onnxruntime.graph_optimization)) {
+            return invalid(name,
+                           "onnxruntime.graph_optimization must be \"disabled\", \"basic\", "
+                           "\"extended\" or \"all\"");
+        }
+        if (f.has("memory_arena")) {
+            if (!f.get("memory_arena").isBool()) {
+                return invalid(name, "onnxruntime.memory_arena must be true or false");
+            }
+            s.onnxruntime.memory_arena = f.get("memory_arena").asBool();
+        }
+        if (auto k = f.unknownKey(); !k.empty()) {
+            return invalid(name, "unknown key " + k);
+        }
+    }
     if (top.has("version_policy")) {
         const Json::Value& p = top.get("version_policy");
         if (p.isObject() && p.isMember("specific") && p.size() == 1 && p["specific"].isArray() &&

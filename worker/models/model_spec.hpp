@@ -73,11 +73,20 @@ struct SelfCheckSpec {
     double max_score = 1e300;
 };
 
+// ONNX Runtime session options ("onnxruntime" in config.json); ignored by OpenCV DNN.
+enum class GraphOptimization { kDisabled, kBasic, kExtended, kAll };
+
+struct OnnxRuntimeOptions {
+    GraphOptimization graph_optimization = GraphOptimization::kAll;
+    bool memory_arena = true;  // ONNX Runtime's CPU arena allocator
+};
+
 struct ModelSpec {
     std::string name;
     Backend backend = Backend::kOnnxRuntime;
     int intra_op_threads = 1;  // workers are the parallelism
     int inter_op_threads = 1;
+    OnnxRuntimeOptions onnxruntime;
     VersionPolicy version_policy = VersionPolicy::kLatest;
     std::vector<int> specific_versions;         // kSpecific
     std::map<std::string, int> version_labels;  // "stable" → 1 (TF Serving labels)

@@ -18,6 +18,7 @@
 #include "api/request_limits.hpp"
 #include "models/model_repository.hpp"
 #include "models/prediction.hpp"
+#include "models/tensor_input.hpp"
 
 namespace predictd {
 
@@ -53,15 +54,6 @@ Result<std::vector<cv::Mat>> prepareImages(const EncodedImages& images, const Re
 // One prediction per input through the version's batcher (the deadline is checked first).
 Result<std::vector<Prediction>> runModel(LoadedVersion& version, const std::vector<cv::Mat>& inputs,
                                          const Deadline& deadline);
-
-// Ready-made tensors: `values` holds `count` inputs of the model's declared shape without the
-// batch dimension, row-major in its layout (NCHW or NHWC) → one HWC float image each, as
-// preprocessing would have produced. Error: 400 invalid_tensor.
-Result<std::vector<cv::Mat>> tensorInputs(const std::vector<float>& values, std::size_t count,
-                                          const ModelSpec& spec);
-
-// The model's input dimensions without the batch one, in its layout: {C,H,W} or {H,W,C}.
-std::vector<std::int64_t> inputDims(const ModelSpec& spec);
 
 // The model's input name, as the protocols' metadata list it and their requests name it: the
 // config's, else the graph's first input's ("input" when the graph names none).

@@ -103,7 +103,23 @@ Result<std::unique_ptr<InferenceBackend>> openOnnxRuntime(const std::string& onn
         options.SetIntraOpNumThreads(spec.intra_op_threads);
         options.SetInterOpNumThreads(spec.inter_op_threads);
         options.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
-        options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+        switch (spec.onnxruntime.graph_optimization) {
+            case GraphOptimization::kDisabled:
+                options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
+                break;
+            case GraphOptimization::kBasic:
+                options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_BASIC);
+                break;
+            case GraphOptimization::kExtended:
+                options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_EXTENDED);
+                break;
+            case GraphOptimization::kAll:
+                options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+                break;
+        }
+        if (!spec.onnxruntime.memory_arena) {
+            options.DisableCpuMemArena();
+        }
         // Idle intra-op threads must not spin on a machine whose cores the workers share.
         options.AddConfigEntry("session.intra_op.allow_spinning", "0");
         Ort::Session session(environment(), onnx_path.c_str(), options);
