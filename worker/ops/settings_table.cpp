@@ -179,6 +179,16 @@ const std::vector<Setting>& table() {
             "server.max_requests_jitter", "--max-requests-jitter", "0",
             "random extra 0..N requests", 0, 1LL << 40,
             [](auto& c) -> auto& { return c.max_requests_jitter; }),
+        {"server.preload", "--preload", "off",
+         "on or off: load the models once in the supervisor, before forking the workers "
+         "(shared memory, instant respawn)",
+         [](ServiceConfig& c, const std::string& v, const SettingContext&) {
+             if (v != "on" && v != "off") {
+                 invalid("server.preload", v, "on or off");
+             }
+             c.preload = v == "on";
+         },
+         [](const ServiceConfig& c) { return std::string(c.preload ? "on" : "off"); }},
         // [batching]
         integer(
             "batching.max_batch_size", "--max-batch-size", "64", "images per forward pass", 1, 4096,

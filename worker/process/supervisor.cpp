@@ -27,6 +27,7 @@
 #include "ops/file_digest.hpp"
 #include "ops/service_log.hpp"
 #include "process/listen_queue.hpp"
+#include "process/model_preload.hpp"
 #include "process/worker_process.hpp"
 
 namespace predictd {
@@ -109,6 +110,23 @@ int Supervisor::run() {
                           ? static_cast<std::size_t>(config_.start_workers)
                           : 0;
     publishModel();
+    if (config_.preload) {
+        const std::int64_t started = monotonicMs();
+        Preload p = preloadModels(config_, &scoreboard_.metrics());
+        if (!p.error.empty()) {
+            logger().fatal("cannot load the model " + config_.modelSource().label() +
+                           " (preload: " + p.error + "); exiting");
+            return kExitModel;
+        }
+        if (!p.skipped.empty()) {
+            logger().warning("preload skipped: " + p.skipped + "; each worker loads the models");
+        } else {
+            logger().information("preload: models loaded in the supervisor in " +
+                                 std::to_string(monotonicMs() - started) +
+                                 " ms; the workers share them");
+        }
+        preloaded_ = std::move(p.models);
+    }
     logger().information(
         "predictd " PREDICTD_VERSION " listening on " + socket_.address().describe() +
         (control_.valid() ? " (control: " + control_.address().describe() + ")" : std::string()) +
@@ -270,6 +288,22 @@ void Supervisor::handleReload() {
         logger().warning("reload: changing control_listen needs a restart; keeping " +
                          config_.control_listen);
         fresh.control_listen = config_.control_listen;
+    }
+    if (fresh.preload) {
+        // Loaded before anything changes: a model that does not load refuses the reload here,
+        // as a worker's boot failure aborts it without preload.
+        Preload p = preloadModels(fresh, &scoreboard_.metrics());
+        if (!p.error.empty()) {
+            logger().error("reload aborted, keeping the running configuration: cannot load model " +
+                           fresh.modelSource().label() + " (preload: " + p.error + ")");
+            return;
+        }
+        if (!p.skipped.empty()) {
+            logger().warning("preload skipped: " + p.skipped + "; each worker loads the models");
+        }
+        preloaded_ = std::move(p.models);
+    } else {
+        preloaded_.reset();
     }
     if (!reloading_) {
         previous_config_ = config_;
@@ -621,6 +655,7 @@ void Supervisor::spawnWorker() {
         ctx.scoreboard = &scoreboard_;
         ctx.slot = slot;
         ctx.supervisor_wake_fd = g_wake_pipe[1];
+        ctx.preloaded = preloaded_.get();
         int code = runWorker(ctx);
         std::cerr.flush();
         ::_exit(code);  // no destructors: the socket file and scoreboard belong to the parent

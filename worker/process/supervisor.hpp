@@ -10,9 +10,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "models/model_repository.hpp"
 #include "ops/service_config.hpp"
 #include "process/listen_socket.hpp"
 #include "process/scoreboard.hpp"
@@ -80,6 +82,8 @@ class Supervisor {
     std::vector<int> pending_signals_;
 
     std::uint32_t generation_ = 1;
+    // server.preload: the current generation's models, loaded here before the workers fork.
+    std::unique_ptr<ModelRepository> preloaded_;
     bool reloading_ = false;  // a new generation is replacing the old one
     bool stopping_ = false;
     std::int64_t stop_deadline_ms_ = 0;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "models/model_repository.hpp"
 #include "ops/service_config.hpp"
 #include "process/scoreboard.hpp"
 
@@ -21,6 +22,8 @@ struct WorkerContext {
     Scoreboard* scoreboard = nullptr;
     std::size_t slot = 0;
     int supervisor_wake_fd = -1;  // one byte written here tells the supervisor "state changed"
+    // server.preload: the models the supervisor loaded before fork (null: the worker loads them).
+    const ModelRepository* preloaded = nullptr;
 };
 
 }  // namespace predictd

