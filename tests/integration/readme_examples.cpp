@@ -45,6 +45,13 @@ bool continues(const std::string& line, char& quote) {
     return t.ends_with("\\") || t.ends_with("|") || t.ends_with("&&");
 }
 
+// The closing word of a here-document the line opens (`<<EOF`, `<<'EOF'`, `<<-"EOF"`), or "".
+std::string heredocDelimiter(const std::string& line) {
+    static const std::regex kHeredoc(R"((^|[^<])<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?)");
+    std::smatch m;
+    return std::regex_search(line, m, kHeredoc) ? m[2].str() : std::string();
+}
+
 std::string trimLeft(const std::string& s) {
     const auto start = s.find_first_not_of(" \t");
     return start == std::string::npos ? "" : s.substr(start);
@@ -63,6 +70,7 @@ std::vector<ReadmeBlock> readmeCurlBlocks(const std::string& markdown) {
     ReadmeStatement* last = nullptr;   // the statement `# ` lines belong to
     std::optional<ReadmeStatement> open;
     char quote = 0;
+    std::string heredoc;  // inside a here-document: its closing word
     while (std::getline(in, line)) {
         ++number;
         const std::string t = trimLeft(line);
@@ -95,7 +103,17 @@ std::vector<ReadmeBlock> readmeCurlBlocks(const std::string& markdown) {
         }
         if (open) {
             open->command += "\n" + line;
-            if (!continues(line, quote)) {
+            if (!heredoc.empty()) {
+                if (t == heredoc) {
+                    heredoc.clear();
+                    block->statements.push_back(std::move(*open));
+                    open.reset();
+                    last = &block->statements.back();
+                }
+                continue;
+            }
+            heredoc = heredocDelimiter(line);
+            if (heredoc.empty() && !continues(line, quote)) {
                 block->statements.push_back(std::move(*open));
                 open.reset();
                 last = &block->statements.back();
@@ -115,7 +133,8 @@ std::vector<ReadmeBlock> readmeCurlBlocks(const std::string& markdown) {
         }
         quote = 0;
         ReadmeStatement s{number, line, ""};
-        if (continues(line, quote)) {
+        heredoc = heredocDelimiter(line);
+        if (!heredoc.empty() || continues(line, quote)) {
             open = std::move(s);
             last = nullptr;
         } else {

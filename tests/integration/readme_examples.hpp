@@ -3,7 +3,8 @@
 // NGINX, and comparing each answer with what the README shows after it.
 //
 // Conventions read from the README (so new examples are covered without touching the test):
-// - a statement spans the lines joined by a trailing `\`, `|`, `&&` or `||`, or an open quote;
+// - a statement spans the lines joined by a trailing `\`, `|`, `&&` or `||`, an open quote, or
+//   a here-document (to its closing word);
 // - the `# …` lines right after a statement are what it prints; `# HTTP 404 {…}` says it answers
 //   that status (otherwise every curl of the statement must get a 2xx);
 // - a shown answer starting with `{` or `[` is compared by shape: every key it shows must be in

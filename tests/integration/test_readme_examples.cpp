@@ -111,6 +111,30 @@ TEST_F(ReadmeExamples, AMisspeltPathOrKeyFails) {
     EXPECT_NE(status.problems[0].find("status 400 (want 2xx)"), std::string::npos);
 }
 
+// Statements: continuation lines, pipes, here-documents, shown answers; blocks without curl and
+// other fences skipped.
+TEST(ReadmeExtraction, StatementsAndShownAnswers) {
+    const std::string md =
+        "# Title\n```sh\ntools/run\n```\n## API\n```json\n{\"curl \": 1}\n```\n"
+        "```bash\nX=1\ncurl -s \\\n  localhost:8080/a\n# {\"a\":\n# 1}\n\n"
+        "printf '{\"b\":\n2}' |\n  curl -d @- localhost:8080/b\n"
+        "cat > body.json <<'EOF'\n# not a comment\nEOF\ncurl -s localhost:8080/c <<< x\n"
+        "# HTTP 404 {\"error\":\"...\"}\n```\n";
+    const auto blocks = readmeCurlBlocks(md);
+    ASSERT_EQ(blocks.size(), 1u);
+    EXPECT_EQ(blocks[0].heading, "## API");
+    const auto& s = blocks[0].statements;
+    ASSERT_EQ(s.size(), 5u);
+    EXPECT_EQ(s[0].command, "X=1");
+    EXPECT_EQ(s[1].command, "curl -s \\\n  localhost:8080/a");
+    EXPECT_EQ(s[1].shown, "{\"a\":\n1}");
+    EXPECT_EQ(s[2].line, 16);
+    EXPECT_EQ(s[2].shown, "");
+    EXPECT_EQ(s[3].command, "cat > body.json <<'EOF'\n# not a comment\nEOF");
+    EXPECT_EQ(s[4].command, "curl -s localhost:8080/c <<< x");
+    EXPECT_EQ(s[4].shown, "HTTP 404 {\"error\":\"...\"}");
+}
+
 // The shape comparison itself, on texts with the README's elisions.
 TEST(ReadmeShapes, ElisionsAndKeys) {
     EXPECT_TRUE(compareShapes(R"({"a":1,"b":[...]})", R"({"a":2,"b":[1,2]})").empty());
