@@ -47,7 +47,7 @@ struct ServiceConfig {
     double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off
     std::uint64_t max_requests = 0;  // max_requests = 0: recycle after N requests; 0 = off
     std::uint64_t max_requests_jitter = 0;  // max_requests_jitter = 0: + random 0..N
-    bool preload = false;  // preload = off: the supervisor loads the models before forking
+    bool preload = true;  // preload = on: the supervisor loads the models before forking
     // [pm]
     ProcessManager pm = ProcessManager::kStatic;  // pm = static
     int start_workers = 0;                        // start_workers = auto

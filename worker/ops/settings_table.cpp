@@ -179,7 +179,7 @@ const std::vector<Setting>& table() {
             "server.max_requests_jitter", "--max-requests-jitter", "0",
             "random extra 0..N requests", 0, 1LL << 40,
             [](auto& c) -> auto& { return c.max_requests_jitter; }),
-        {"server.preload", "--preload", "off",
+        {"server.preload", "--preload", "on",
          "on or off: load the models once in the supervisor, before forking the workers "
          "(shared memory, instant respawn)",
          [](ServiceConfig& c, const std::string& v, const SettingContext&) {
