@@ -130,6 +130,8 @@ def ratios(mres):
         return {}
     best = max(peers, key=lambda n: peers[n]["wrk"][level]["rps"])
     pw, bw = pd["wrk"][level], peers[best]["wrk"][level]
+    if not bw["rps"] or not bw["latency_ms"]["p99"]:      # no answer counted: no ratio
+        return {"best_peer": best, "level": level, "kind": kind}
     r = {"best_peer": best, "level": level, "kind": kind,
          "images_per_s": pw["rps"] * per_request,
          "best_peer_images_per_s": bw["rps"] * per_request,
@@ -215,7 +217,9 @@ def model_markdown(model_name, mres, summary, levels, rat):
                            _f(s["rps"], 1)]))
         L.append("")
     img_col = ["images/s"] if photo else []
-    L += ["wrk (closed loop, 1 thread), median of rounds; latency in ms (per request); failures "
+    L += ["wrk (closed loop, 1 thread"
+          + (f", {mres['duration']:g} s per level" if mres.get("duration") else "")
+          + "), median of rounds; latency in ms (per request); failures "
           "= non-2xx + timeouts + socket errors summed over rounds.", "",
           _row(["Stack", "conns", "req/s"] + img_col + ["(min–max)", "p50", "p90", "p99",
                                                         "p99.9", "max", "failures",
@@ -339,6 +343,9 @@ def model_markdown(model_name, mres, summary, levels, rat):
                            _f((w.get("latency_ms") or {}).get("p99"), 1),
                            _f(w.get("failures"))]))
         L.append("")
+    if mres.get("sweep_from"):
+        L += [f"Configurations: as chosen by the `{mres['sweep_from']}` sweep (same model and "
+              "request path).", ""]
     if rat:
         kind = rat.get("kind", "digits")
         L += [f"Ratios (predictd vs the best peer at {rat.get('level', '64')} connections, "

@@ -52,7 +52,10 @@ WORKLOADS = {  # name -> (ONNX file, request path, images per request)
 # wrk connections per workload: the photo peers answer ~50-100 ms a photo, so a batch of 16 at
 # 64 connections would queue longer than any timeout; its top level is 16.
 LEVELS = {"digits": "1,8,64,256", "photo": "1,8,64", "photo-batch": "1,4,16"}
-QUICK_LEVELS = {"digits": "1,8", "photo": "1,8", "photo-batch": "1,4"}
+QUICK_LEVELS = {"digits": "1,8", "photo": "1,8", "photo-batch": "2"}
+# A batch of 16 photos takes a Python peer about a second: its wrk runs last at least this
+# long (seconds; quick, full), so that each level completes enough requests to count.
+BATCH_MIN_DURATION = (3.0, 10.0)
 WRK_TIMEOUT_S = {"digits": 10, "photo": 30}
 ALL_STACKS = ["predictd", "flask", "falcon", "flask-torch"]
 PEER_CONFIGS = "gevent:2,gevent:4,sync:2,sync:3,sync:4,gthread:2,gthread:4"
@@ -226,6 +229,7 @@ class Bench:
         self.t0 = time.monotonic()
         self.ceiling_binary = self.build_ceiling()
         self.photo_cache = {}       # model path -> its inference ceiling and decode sample
+        self.swept = {}             # photo model path -> (workload, best config per stack)
 
     def build_ceiling(self):
         """bench/ceiling.cpp: the given --ceiling-binary, else compiled here with g++."""
@@ -295,7 +299,8 @@ class Bench:
                         entry["error"] = err
                     else:
                         self.wrk(st, w, min(8, w.top), 1)
-                        entry["wrk"] = self.wrk(st, w, w.top, self.a.sweep_duration)
+                        entry["wrk"] = self.wrk(st, w, w.top, max(self.a.sweep_duration,
+                                                                  w.duration / 2))
                         entry["cold_start_s"] = st.cold_start_s
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     entry["error"] = str(e)
@@ -328,7 +333,7 @@ class Bench:
             for c in w.levels:
                 self.check_time()
                 try:
-                    r = self.loaded(st, lambda: self.wrk(st, w, c, a.duration))
+                    r = self.loaded(st, lambda: self.wrk(st, w, c, w.duration))
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     t["load_errors"].append(f"wrk c{c}: {type(e).__name__}: {e}")
                     self.log(f"{w.name} r{rnd} {name} c{c}: FAILED {e}")
@@ -371,6 +376,8 @@ class Bench:
         w.levels = a.levels or [int(c) for c in (QUICK_LEVELS if a.quick else LEVELS)[key]
                                 .split(",")]
         w.top = 64 if 64 in w.levels else max(w.levels)
+        w.duration = a.duration if per_request == 1 else \
+            max(a.duration, BATCH_MIN_DURATION[0 if a.quick else 1])
         w.locust = kind == "digits" and not a.no_locust
         if kind == "digits":
             bodies = bodies_mod.Bodies(w.model_path, limit=1000)
@@ -427,6 +434,7 @@ class Bench:
         w = self.workload(name)
         mres = {"model_file": os.path.relpath(w.model_path, REPO), "workload": w.kind,
                 "images_per_request": w.images_per_request, "levels": w.levels,
+                "duration": w.duration,
                 "macs": model_macs(w.model_path), "bodies": w.bodies,
                 "bodies_description": w.description, "loadavg_start": loadavg(),
                 "ceiling": {}, "rounds": []}
@@ -454,8 +462,13 @@ class Bench:
             + " img/s batch 1" + (f"; combined {mres['combined']['ips']:.1f} img/s"
                                   if mres.get("combined") else ""))
         best = {}
-        if a.sweep or a.predictd_sweep:
+        if (a.sweep or a.predictd_sweep) and w.model_path in self.swept:
+            # The same model and request path: photo-batch takes what the photo sweep chose.
+            mres["sweep_from"], best = self.swept[w.model_path]
+        elif a.sweep or a.predictd_sweep:
             mres["sweep"], best = self.sweep(w)
+            if w.kind == "photo":
+                self.swept[w.model_path] = (name, best)
         configs = {s: best.get(s, stacks_mod.SEED_CONFIG) for s in a.stacks}
         configs["predictd"] = best.get("predictd", ("prefork", a.predictd_workers))
         for rnd in range(a.rounds):
