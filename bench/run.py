@@ -277,8 +277,7 @@ class Bench:
         return r
 
     def wrk(self, st, w, connections, seconds):
-        """One wrk run, after the stack finished what the previous run left in flight."""
-        self.settle(st)
+        """One wrk run (the caller settles the stack first: settle())."""
         return load.wrk(st.port, w.bodies_file, connections, seconds, self.a.wrk_threads,
                         timeout_s=WRK_TIMEOUT_S[w.kind])
 
@@ -315,6 +314,7 @@ class Bench:
                         entry["error"] = err
                     else:
                         self.wrk(st, w, min(8, w.top), 1)
+                        self.settle(st)
                         entry["wrk"] = self.wrk(st, w, w.top, max(self.a.sweep_duration,
                                                                   w.duration / 2))
                         entry["cold_start_s"] = st.cold_start_s
@@ -348,6 +348,7 @@ class Bench:
             t["load_errors"] = []
             for c in w.levels:
                 self.check_time()
+                self.settle(st)
                 try:
                     r = self.loaded(st, lambda: self.wrk(st, w, c, w.duration))
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -357,6 +358,7 @@ class Bench:
                 t["wrk"][str(c)] = r
                 self.log(f"{w.name} r{rnd} {name} c{c}: {r['rps']:.1f} req/s "
                          f"p99 {r['latency_ms']['p99']:.1f} ms failures {r['failures']}")
+            self.settle(st)
             t["pss"] = st.pss()
             if w.locust:
                 self.check_time()
@@ -370,6 +372,7 @@ class Bench:
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     t["load_errors"].append(f"locust: {type(e).__name__}: {e}")
                     self.log(f"{w.name} r{rnd} {name} locust: FAILED {e}")
+            self.settle(st)
             t["after_load_error"] = stacks_mod.check_answers(st.port, w.known)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             t["error"] = f"{type(e).__name__}: {e}"
