@@ -69,9 +69,10 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="seconds, small counts, workloads default, photo and photo-batch "
-                         "(16 photos), no sweep: checks that every stack answers and every row "
-                         "is in the report, never speed")
+                    help="seconds, small counts, workloads default and photo (whose checks "
+                         "post the known photos one by one and as a batch to every stack), no "
+                         "sweep: checks that every stack answers and every row is in the "
+                         "report, never speed")
     ap.add_argument("--predictd", default=os.environ.get("PREDICTD_BINARY"),
                     help="predictd binary (default $PREDICTD_BINARY, then /tmp/build-bench)")
     ap.add_argument("--predictd-config", default=None,
@@ -84,7 +85,7 @@ def parse_args(argv):
     ap.add_argument("--predictd-arg", action="append", help="extra predictd argument (repeat)")
     ap.add_argument("--models", default=None,
                     help="comma list of workloads: default,seedlike,photo,photo-batch or ONNX "
-                         "paths (digits) (default all four; quick: default,photo,photo-batch)")
+                         "paths (digits) (default all four; quick: default,photo)")
     ap.add_argument("--photo-limit", type=int, default=None,
                     help="photographs used by the photo workloads (default all, ~200; quick 16)")
     ap.add_argument("--model-ceiling-binary", default=None,
@@ -122,7 +123,10 @@ def parse_args(argv):
                     help="results directory (default bench/results; quick: a temp dir)")
     a = ap.parse_args(argv)
     q = a.quick
-    a.models = (a.models or ("default,photo,photo-batch" if q else
+    # Quick leaves photo-batch's wrk runs out: a batch of 16 takes a Python peer 1-2 s, too
+    # slow to count answers in a few seconds on a loaded machine; the batch form is still
+    # checked on every stack by the photo workload's known answers.
+    a.models = (a.models or ("default,photo" if q else
                              "default,seedlike,photo,photo-batch")).split(",")
     a.stacks = a.stacks.split(",")
     a.rounds = a.rounds or (1 if q else 3)
