@@ -170,6 +170,13 @@ def decode_cost(binary, model, images, shares):
     if not variants or r.returncode != 0:
         raise RuntimeError(f"bench_decode_cost: rc {r.returncode} {r.stderr[-300:]}"
                            f"{r.stdout[-300:]}")
+    return reweight({"variants": variants}, shares)
+
+
+def reweight(decode, shares):
+    """decode_cost()'s figures weighted by other shares {variant: fraction} (another body set
+    of the same images)."""
+    variants = decode["variants"]
     weight = sum(shares.get(v, 0) for v in variants)
     mean = sum(variants[v]["total_ms"] * shares.get(v, 0) for v in variants) / weight
     return {"variants": variants, "shares": shares, "decode_prep_ms": mean}

@@ -433,17 +433,17 @@ class Bench:
                 for backend in ["opencv"] + (["torch"] if "flask-torch" in a.stacks else []):
                     cache[backend] = ceiling.measure(w.model_path, backend, a.ceiling_seconds,
                                                      [1, 16], cpus, photos=listing)
-        if "decode_images" not in cache and os.access(a.decode_cost_binary, os.X_OK):
-            cache["decode_images"] = w.photos.sample(1 if a.quick else 8)
+        shares = w.photos.shares(w.images_per_request > 1)
+        if "decode" not in cache and os.access(a.decode_cost_binary, os.X_OK):
+            cache["decode"] = ceiling.decode_cost(a.decode_cost_binary, w.model_path,
+                                                  w.photos.sample(1 if a.quick else 8), shares)
         if "inference" in cache:
             mres["ceiling"]["onnxruntime-cpp"] = cache["inference"]
         for backend in ("opencv", "torch"):
             if backend in cache:
                 mres["ceiling"][backend] = cache[backend]
-        if "decode_images" in cache:
-            mres["decode"] = ceiling.decode_cost(a.decode_cost_binary, w.model_path,
-                                                 cache["decode_images"],
-                                                 w.photos.shares(w.images_per_request > 1))
+        if "decode" in cache:
+            mres["decode"] = ceiling.reweight(cache["decode"], shares)
         if "inference" in cache and "decode" in mres:
             mres["combined"] = ceiling.combined(cache["inference"], mres["decode"],
                                                 w.images_per_request, cpus)
