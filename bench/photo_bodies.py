@@ -44,6 +44,7 @@ BATCH = 16
 MAX_BODY = 8 * 1024 * 1024 - 64 * 1024         # predictd's max_body_bytes, with a margin
 MAX_BASE64 = 4 * 1024 * 1024                    # predictd's max_base64_bytes
 VERSION = 1                                     # bump when the generation below changes
+MIN_SOURCES = 8                                 # below: only the model's samples are there
 VARIANTS = {  # name -> (stored width, height, format, quality, EXIF orientation)
     "phone": (4032, 3024, "jpeg", 90, 6),
     "web1600": (1600, 1200, "jpeg", 90, None),
@@ -62,6 +63,12 @@ def sources(model_dir=MODEL_DIR):
                            recursive=True)
         found += glob.glob(os.path.join(model_dir, "samples", pattern))
     return sorted(set(found))
+
+
+def missing_photos(model_dir, found):
+    return (f"only {found} photos under {model_dir}/.cache/photos and samples/: run "
+            "model/nsfw-mobilenetv2/verify.py --fetch-photos --limit 0 (201 photographs from "
+            "Debian packages)")
 
 
 def _crop(img, aspect):
@@ -108,8 +115,9 @@ def encode(img_bgr, variant):
 
 
 def assign_variants(paths, seed):
-    """{path: variant}: the largest sources become phone photos, the next web1600; among the
-    rest the seed picks the PNGs. Every variant gets at least one image."""
+    """[(path, variant)]: the largest sources become phone photos, the next web1600; among the
+    rest the seed picks the PNGs. Every variant gets at least one image (with fewer sources
+    than variants, sources are reused: only the model's samples are there)."""
     sized = []
     for p in paths:
         img = cv2.imread(p, cv2.IMREAD_UNCHANGED)
@@ -117,15 +125,17 @@ def assign_variants(paths, seed):
             sized.append((-img.shape[0] * img.shape[1], os.path.basename(p), p))
     sized.sort()
     n = len(sized)
+    if n < len(VARIANTS):
+        return [(sized[i % n][2], v) for i, v in enumerate(VARIANTS)]
     n_phone, n_1600, n_png = max(1, round(0.10 * n)), max(1, round(0.35 * n)), \
         max(1, round(0.10 * n))
     order = [p for _, _, p in sized]
-    out = {p: "phone" for p in order[:n_phone]}
-    out.update({p: "web1600" for p in order[n_phone:n_phone + n_1600]})
+    out = [(p, "phone") for p in order[:n_phone]]
+    out += [(p, "web1600") for p in order[n_phone:n_phone + n_1600]]
     rest = order[n_phone + n_1600:]
     random.Random(seed).shuffle(rest)
-    out.update({p: "png" for p in rest[:n_png]})
-    out.update({p: "web1024" for p in rest[n_png:]})
+    out += [(p, "png") for p in rest[:n_png]]
+    out += [(p, "web1024") for p in rest[n_png:]]
     return out
 
 
@@ -140,9 +150,10 @@ class PhotoBodies:
         self.model_path = model_path
         self.model_dir = os.path.dirname(os.path.dirname(os.path.abspath(model_path)))
         paths = sources(self.model_dir)
-        if len(paths) < 8:
-            raise RuntimeError(f"only {len(paths)} photos under {self.model_dir}/.cache/photos: "
-                               "run model/nsfw-mobilenetv2/verify.py --fetch-photos --limit 0")
+        if not paths or (len(paths) < MIN_SOURCES and not limit):
+            raise RuntimeError(missing_photos(self.model_dir, len(paths)))
+        if len(paths) < MIN_SOURCES and log:
+            log(f"photo bodies: {missing_photos(self.model_dir, len(paths))}; using those")
         if limit:
             paths = sorted(random.Random(seed).sample(paths, min(limit, len(paths))))
         key = hashlib.sha256(json.dumps(
@@ -171,13 +182,11 @@ class PhotoBodies:
         tmp = tempfile.mkdtemp(prefix=os.path.basename(self.dir) + ".part-",
                                dir=os.path.dirname(self.dir))
         try:
-            variant_of = assign_variants(paths, seed)
-            order = sorted(variant_of)
+            order = sorted(assign_variants(paths, seed))
             random.Random(seed + 1).shuffle(order)
             os.makedirs(os.path.join(tmp, "img"))
             images, texts = [], []
-            for i, p in enumerate(order):
-                v = variant_of[p]
+            for p, v in order:
                 data = encode(cv2.imread(p, cv2.IMREAD_COLOR), v)
                 text = base64.b64encode(data).decode("ascii")
                 if len(text) > MAX_BASE64:             # not seen on the Debian photos
@@ -266,7 +275,7 @@ class PhotoBodies:
             by[im["variant"]] = (n + 1, b + im["bytes"])
         return (f"{len(self.images)} photos (" + ", ".join(
             f"{v} {n} × {b / n / 1024:.0f} KB" for v, (n, b) in sorted(by.items()))
-            + f"), {len(self.meta['batches'])} batches of {BATCH}")
+            + f"), {len(self.meta['batches'])} batch(es) of {BATCH}")
 
 
 def main():

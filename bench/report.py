@@ -392,6 +392,8 @@ def markdown(results):
          f"- Rounds: {m['rounds']} (stacks measured in turn A B C D, repeated); wrk "
          f"{m['duration']} s per level after a warm-up; {m['elapsed_min']:.1f} min in all.",
          ""]
+    for name, why in (m.get("skipped") or {}).items():
+        L += [f"- **Workload `{name}` skipped**: {why}.", ""]
     for model_name, mres in results["models"].items():
         L.append(model_markdown(model_name, mres, mres["summary"],
                                 mres.get("levels") or m["levels"], mres["ratios"]))

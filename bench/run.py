@@ -123,6 +123,7 @@ def parse_args(argv):
                     help="results directory (default bench/results; quick: a temp dir)")
     a = ap.parse_args(argv)
     q = a.quick
+    models_given = a.models is not None
     # Quick leaves photo-batch's wrk runs out: a batch of 16 takes a Python peer 1-2 s, too
     # slow to count answers in a few seconds on a loaded machine; the batch form is still
     # checked on every stack by the photo workload's known answers.
@@ -158,7 +159,30 @@ def parse_args(argv):
         ap.error(f"predictd binary {a.predictd} not found (--predictd or $PREDICTD_BINARY)")
     a.out = a.out or (os.path.join(tempfile.gettempdir(), "predictd-bench-quick") if q
                       else os.path.join(HERE, "results"))
+    a.skipped = {}
+    for m in list(a.models):
+        why = missing_inputs(m, q)
+        if why and models_given:
+            ap.error(f"workload {m}: {why}")
+        if why:                      # a default workload whose inputs are not fetched: say so
+            a.models.remove(m)
+            a.skipped[m] = why
     return a
+
+
+def missing_inputs(name, quick):
+    """Why a workload cannot run here (its model or photographs are missing), or None. A full
+    run needs the ~200 Debian photographs; quick mode makes do with the model's samples."""
+    model_file, kind, _ = WORKLOADS.get(name, (name, "digits", 1))
+    path = os.path.join(REPO, model_file)
+    if not os.path.exists(path):
+        return f"model {path} not found" + (" (tools/fetch-models)" if kind == "photo" else "")
+    if kind == "photo":
+        model_dir = os.path.dirname(os.path.dirname(path))
+        found = len(photo_bodies.sources(model_dir))
+        if found == 0 or (found < photo_bodies.MIN_SOURCES and not quick):
+            return photo_bodies.missing_photos(model_dir, found)
+    return None
 
 
 def machine():
@@ -580,8 +604,10 @@ def main(argv=None):
         "predictd_rev": git_rev(), "predictd": a.predictd, "predictd_workers": a.predictd_workers,
         "nginx_workers": a.nginx_workers, "rounds": a.rounds, "duration": a.duration,
         "levels": a.levels, "stacks": a.stacks, "no_locust": a.no_locust, "quick": a.quick,
-        "workdir": workroot}, "models": {}}
+        "workdir": workroot, "skipped": a.skipped}, "models": {}}
     bench.log(f"work dir {workroot}; load average {loadavg()}")
+    for m, why in a.skipped.items():
+        bench.log(f"SKIPPED workload {m}: {why}")
     status = 0
     try:
         for m in a.models:
