@@ -1,18 +1,38 @@
 """Turning raw measurements into the report: medians over rounds, ratios, Markdown, JSON, PNG.
 
-Owns: the summary of one model's rounds (median per stack and load level), the four goal
-ratios, the Markdown tables (the seed's Locust table, wrk saturation table, resources), and
-the chart. Does not measure anything.
+Owns: the summary of one workload's rounds (median per stack and load level), the goal
+ratios of the project (digits: issue 1; photos: issue 13) with met/missed, the Markdown
+tables (the seed's Locust table, wrk saturation table, resources, ceilings), and the chart.
+Does not measure anything.
 """
 
 import json
 import statistics
 
-GOALS = {  # ratio -> (comparison, goal)
-    "throughput_vs_best_peer_c64": (">=", 2.0),
-    "p99_vs_best_peer_c64": ("<=", 0.1),
-    "throughput_vs_batch1_ceiling_c64": (">=", 1.0),
-    "pss_vs_best_peer": ("<=", 0.25),
+GOALS = {  # workload kind -> {ratio: (comparison, goal)}; ratios at 64 connections (the top
+    # level of the workload when it stops below 64, as photo-batch does at 16)
+    "digits": {
+        "throughput_vs_best_peer": (">=", 2.0),
+        "p99_vs_best_peer": ("<=", 0.1),
+        "throughput_vs_batch1_ceiling": (">=", 1.0),
+        "pss_vs_best_peer": ("<=", 0.25),
+    },
+    "photo": {
+        "throughput_vs_best_peer": (">=", 3.0),
+        "throughput_vs_combined_ceiling": (">=", 0.85),
+        "p99_vs_best_peer": ("<=", 0.3),
+        "pss_vs_best_peer": ("<=", 0.3),
+        "c1_p50_over_cost_ms": ("<=", 0.5),
+    },
+}
+RATIO_NAMES = {
+    "throughput_vs_best_peer": "throughput ÷ best peer's",
+    "throughput_vs_combined_ceiling": "images/s ÷ combined ceiling (cores ÷ (decode + "
+                                      "preprocess + inference))",
+    "throughput_vs_batch1_ceiling": "throughput ÷ batch-1 ceiling",
+    "p99_vs_best_peer": "p99 ÷ best peer's p99",
+    "pss_vs_best_peer": "PSS of the whole stack (NGINX included) ÷ best peer's",
+    "c1_p50_over_cost_ms": "1-connection p50 − (decode + preprocess + inference) per request, ms",
 }
 
 
@@ -93,23 +113,46 @@ def main_ceiling(ceiling):
     return max(found, key=lambda c: c[max(c, key=int)]["batch1_ips"])
 
 
-def ratios(summary, ceiling, level="64"):
-    """The issue's four ratios for one model, from this run's medians."""
+def top_level(mres):
+    """The level the ratios use: 64 connections, or the workload's highest below that."""
+    levels = [int(c) for c in mres.get("levels") or [64]]
+    return "64" if 64 in levels else str(max(levels))
+
+
+def ratios(mres):
+    """The goal ratios of one workload, from this run's medians, at top_level()."""
+    summary, ceiling = mres["summary"], mres.get("ceiling")
+    level, kind = top_level(mres), mres.get("workload", "digits")
+    per_request = mres.get("images_per_request", 1)
     pd = summary.get("predictd")
     peers = {n: s for n, s in summary.items() if n != "predictd" and level in s.get("wrk", {})}
     if not pd or level not in pd.get("wrk", {}) or not peers:
         return {}
     best = max(peers, key=lambda n: peers[n]["wrk"][level]["rps"])
     pw, bw = pd["wrk"][level], peers[best]["wrk"][level]
-    r = {"best_peer": best,
-         "throughput_vs_best_peer_c64": pw["rps"] / bw["rps"],
-         "p99_vs_best_peer_c64": pw["latency_ms"]["p99"] / bw["latency_ms"]["p99"]}
-    cv = main_ceiling(ceiling)
-    if cv:
-        top = cv[max(cv, key=int)]
-        r["ceiling_batch1_ips"] = top["batch1_ips"]
-        r["throughput_vs_batch1_ceiling_c64"] = pw["rps"] / top["batch1_ips"]
-        r["throughput_vs_best_batch_ceiling_c64"] = pw["rps"] / top["best_ips"]
+    if not bw["rps"] or not bw["latency_ms"]["p99"]:      # no answer counted: no ratio
+        return {"best_peer": best, "level": level, "kind": kind}
+    r = {"best_peer": best, "level": level, "kind": kind,
+         "images_per_s": pw["rps"] * per_request,
+         "best_peer_images_per_s": bw["rps"] * per_request,
+         "throughput_vs_best_peer": pw["rps"] / bw["rps"],
+         "p99_vs_best_peer": pw["latency_ms"]["p99"] / bw["latency_ms"]["p99"]}
+    if kind == "digits":
+        cv = main_ceiling(ceiling)
+        if cv:
+            top = cv[max(cv, key=int)]
+            r["ceiling_batch1_ips"] = top["batch1_ips"]
+            r["throughput_vs_batch1_ceiling"] = pw["rps"] / top["batch1_ips"]
+            r["throughput_vs_best_batch_ceiling"] = pw["rps"] / top["best_ips"]
+    comb = mres.get("combined")
+    if comb:
+        r["combined_ceiling_ips"] = comb["ips"]
+        r["throughput_vs_combined_ceiling"] = pw["rps"] * per_request / comb["ips"]
+        c1 = pd["wrk"].get("1")
+        if c1:
+            r["c1_p50_ms"] = c1["latency_ms"]["p50"]
+            r["cost_per_request_ms"] = comb["per_request_ms"]
+            r["c1_p50_over_cost_ms"] = c1["latency_ms"]["p50"] - comb["per_request_ms"]
     if pd.get("pss_mib") and peers[best].get("pss_mib"):
         r["pss_vs_best_peer"] = pd["pss_mib"]["total"] / peers[best]["pss_mib"]["total"]
         r["pss_app_only_vs_best_peer"] = pd["pss_mib"]["app"] / peers[best]["pss_mib"]["app"]
@@ -119,8 +162,8 @@ def ratios(summary, ceiling, level="64"):
     return r
 
 
-def verdict(key, value):
-    op, goal = GOALS[key]
+def verdict(kind, key, value):
+    op, goal = GOALS[kind][key]
     met = value >= goal if op == ">=" else value <= goal
     return f"{'met' if met else 'MISSED'} (goal {op} {goal:g})"
 
@@ -147,8 +190,15 @@ def stack_label(name, s):
 
 
 def model_markdown(model_name, mres, summary, levels, rat):
-    L = [f"### Model `{model_name}` ({mres['model_file']}, "
-         f"{mres.get('macs') or '?'} MACs/image)", ""]
+    per_request = mres.get("images_per_request", 1)
+    photo = mres.get("workload") == "photo"
+    L = [f"### {'Workload' if photo else 'Model'} `{model_name}` ({mres['model_file']}, "
+         f"{mres.get('macs') or '?'} MACs/image"
+         + (f", {per_request} images per request" if per_request > 1 else "") + ")", ""]
+    if mres.get("bodies_description"):
+        L += [f"Bodies: {mres['bodies_description']} (bench/photo_bodies.py); "
+              + ("each request posts {\"images\": [16 photos]}." if per_request > 1 else
+                 "each request posts {\"image\": one photo}, as the seed does."), ""]
     loc = [n for n, s in summary.items() if s.get("locust")]
     if loc:
         meta = mres["locust_params"]
@@ -166,49 +216,65 @@ def model_markdown(model_name, mres, summary, levels, rat):
                            _f(lat["p95"], 0), _f(lat["p99"], 0), _f(lat["max"], 0),
                            _f(s["rps"], 1)]))
         L.append("")
-    L += ["wrk (closed loop, 1 thread), median of rounds; latency in ms; failures = non-2xx + "
-          "timeouts + socket errors summed over rounds.", "",
-          _row(["Stack", "conns", "req/s", "(min–max)", "p50", "p90", "p99", "p99.9", "max",
-                "failures", "CPU s/1k req", "CPU busy"]),
-          _row(["---"] + ["---:"] * 11)]
+    img_col = ["images/s"] if photo else []
+    L += ["wrk (closed loop, 1 thread"
+          + (f", {mres['duration']:g} s per level" if mres.get("duration") else "")
+          + "), median of rounds; latency in ms (per request); failures "
+          "= non-2xx + timeouts + socket errors summed over rounds.", "",
+          _row(["Stack", "conns", "req/s"] + img_col + ["(min–max)", "p50", "p90", "p99",
+                                                        "p99.9", "max", "failures",
+                                                        "CPU s/1k req", "CPU busy"]),
+          _row(["---"] + ["---:"] * (11 + len(img_col)))]
     for n, s in summary.items():
         for c in levels:
             w = s["wrk"].get(str(c))
             if not w:
-                L.append(_row([stack_label(n, s), str(c)] + ["–"] * 10))
+                L.append(_row([stack_label(n, s), str(c)] + ["–"] * (10 + len(img_col))))
                 continue
             lat = w["latency_ms"]
             fails = str(w["failures"]) if not w["failures"] else (
                 f"{w['failures']} ({w['non_2xx']} non-2xx, {w['timeouts']} t/o, "
                 f"{w['socket_errors']} sock)")
-            L.append(_row([stack_label(n, s), str(c), _f(w["rps"], 0),
-                           f"{w['rps_min']:.0f}–{w['rps_max']:.0f}", _f(lat["p50"], 2),
+            nd = 1 if photo else 0
+            L.append(_row([stack_label(n, s), str(c), _f(w["rps"], nd)]
+                          + ([_f(w["rps"] * per_request, 1)] if photo else [])
+                          + [f"{w['rps_min']:.{nd}f}–{w['rps_max']:.{nd}f}", _f(lat["p50"], 2),
                            _f(lat["p90"], 2), _f(lat["p99"], 2), _f(lat["p999"], 2),
                            _f(lat["max"], 1), fails, _f(w["cpu_s_per_1k"], 3),
                            f"{w['cpu_util']:.0%}" if w.get("cpu_util") is not None else "–"]))
-    busy = [(n, s["wrk"]["64"]) for n, s in summary.items() if "64" in s["wrk"]]
+    level = top_level(mres)
+    busy = [(n, s["wrk"][level]) for n, s in summary.items() if level in s["wrk"]]
     if busy and busy[0][1].get("machine_busy") is not None:
-        L += ["", "CPU of the 2 cores during wrk at 64 connections (stack / wrk / whole machine): "
+        L += ["", f"CPU of the 2 cores during wrk at {level} connections (stack / wrk / whole "
+              "machine): "
               + "; ".join(f"{n} {w['cpu_util']:.0%} / {w['loadgen_util']:.0%} / "
                           f"{w['machine_busy']:.0%}" for n, w in busy) + "."]
     L.append("")
-    cv = main_ceiling(mres.get("ceiling"))
-    top = cv.get(max(cv, key=int)) if cv else None
+    if photo:
+        comb = mres.get("combined")
+        ceiling_ips = comb["ips"] if comb else None
+        share_text = ("share of ceiling = images/s ÷ the combined ceiling (cores ÷ (decode + "
+                      "preprocess + inference) per image, below)")
+    else:
+        cv = main_ceiling(mres.get("ceiling"))
+        ceiling_ips = cv[max(cv, key=int)]["batch1_ips"] if cv else None
+        share_text = ("share of ceiling = req/s ÷ bare cv2.dnn batch-1 throughput with one "
+                      "process per core (the higher of the C++ and Python figures)")
     L += ["Resources: PSS summed over the stack's processes after the load (NGINX included; "
           "app alone in brackets); cold start = server process started → first correct "
-          "answer through NGINX; CPU s per 1 000 requests at 64 connections (NGINX + app); "
-          "share of ceiling = req/s at 64 connections ÷ bare cv2.dnn batch-1 throughput "
-          "with one process per core (the higher of the C++ and Python figures).", "",
-          _row(["Stack", "PSS MiB", "(app)", "processes", "cold start s", "CPU s/1k @c64",
-                "req/s @c64", "share of ceiling"]),
+          f"answer through NGINX; CPU s per 1 000 requests at {level} connections (NGINX + "
+          f"app); {share_text}.", "",
+          _row(["Stack", "PSS MiB", "(app)", "processes", "cold start s", f"CPU s/1k @c{level}",
+                ("images/s" if photo else "req/s") + f" @c{level}", "share of ceiling"]),
           _row(["---"] + ["---:"] * 7)]
     for n, s in summary.items():
-        w = s["wrk"].get("64") or {}
+        w = s["wrk"].get(level) or {}
         p = s.get("pss_mib") or {}
-        share = (w["rps"] / top["batch1_ips"]) if (w and top) else None
+        ips = w["rps"] * per_request if w else None
+        share = (ips / ceiling_ips) if (w and ceiling_ips) else None
         L.append(_row([stack_label(n, s), _f(p.get("total")), _f(p.get("app")),
                        _f(p.get("processes")), _f(s.get("cold_start_s"), 2),
-                       _f(w.get("cpu_s_per_1k"), 3), _f(w.get("rps"), 0),
+                       _f(w.get("cpu_s_per_1k"), 3), _f(ips, 1 if photo else 0),
                        f"{share:.2f}" if share is not None else "–"]))
     L.append("")
     errs = [(n, s) for n, s in summary.items()
@@ -224,9 +290,14 @@ def model_markdown(model_name, mres, summary, levels, rat):
             L.append(f"- {n}: " + "; ".join(parts))
         L.append("")
     if mres.get("ceiling"):
-        L += ["Ceiling (bare in-process inference, one intra-op thread per process, images/s; "
-              "opencv-cpp = bench/ceiling.cpp, opencv = the same from Python, torch = PyTorch "
-              "eager as the flask-torch peer runs it):",
+        L += ["Ceiling (bare in-process inference, no decoding, one intra-op thread per process, "
+              "images/s; " + ("onnxruntime-cpp = bench/model_ceiling.cpp, predictd's ImageModel "
+                              "with the model's engine (ONNX Runtime); opencv = cv2.dnn from "
+                              "Python as the Flask and Falcon peers run it; torch = PyTorch "
+                              "eager as the flask-torch peer runs it; inputs: photos "
+                              "preprocessed" if photo else
+                              "opencv-cpp = bench/ceiling.cpp, opencv = the same from Python, "
+                              "torch = PyTorch eager as the flask-torch peer runs it") + "):",
               "", _row(["Backend", "processes", "batch 1", "best batch", "best"]),
               _row(["---", "---:", "---:", "---:", "---:"])]
         for backend, per in mres["ceiling"].items():
@@ -234,37 +305,73 @@ def model_markdown(model_name, mres, summary, levels, rat):
                 L.append(_row([backend, n, _f(c["batch1_ips"], 0), str(c["best_batch"]),
                                _f(c["best_ips"], 0)]))
         L.append("")
+    if mres.get("decode"):
+        d = mres["decode"]
+        L += ["Decode + preprocess per image (bench/decode_cost.cpp: predictd's request path "
+              "— header, plan with shrink-on-load, decode, EXIF, resize, values — one thread, "
+              "medians per image, mean per kind; weighted by the kinds' shares of the bodies):",
+              "", _row(["Kind", "share", "images timed", "decode ms", "preprocess ms",
+                        "total ms"]),
+              _row(["---", "---:", "---:", "---:", "---:", "---:"])]
+        for v, x in sorted(d["variants"].items()):
+            L.append(_row([v, f"{d['shares'].get(v, 0):.0%}", str(x["images"]),
+                           _f(x["decode_ms"], 2), _f(x["prep_ms"], 2), _f(x["total_ms"], 2)]))
+        L.append("")
+    if mres.get("combined"):
+        c = mres["combined"]
+        L += [f"Combined ceiling: {c['cores']} cores ÷ ({c['decode_prep_ms']:.2f} ms decode + "
+              f"preprocess + {c['infer_ms']:.2f} ms inference at batch {c['batch']}, one "
+              f"process) = **{c['ips']:.1f} images/s**; one request of {per_request} "
+              f"image{'s' if per_request > 1 else ''} costs {c['per_request_ms']:.2f} ms of "
+              "work.", ""]
     if mres.get("layers"):
         lp = mres["layers"]
         L += [f"cv2.dnn time per image at batch 1, one thread: {lp['total_us']:.0f} µs — "
               + ", ".join(f"{n} {us:.0f} µs ({sh:.0%})" for n, us, sh in lp["layers"][:5])
               + ".", ""]
     if mres.get("sweep"):
-        L += ["Configurations tried per stack (wrk, 64 connections, one pass each after a "
-              "1 s warm-up; the best req/s without failures is the one measured above):", "",
+        L += [f"Configurations tried per stack (wrk, {level} connections, one pass each after "
+              "a 1 s warm-up; the best req/s without failures is the one measured above; "
+              "gthread workers run 4 threads):", "",
               _row(["Stack", "worker class", "workers", "req/s", "p99 ms", "failures"]),
               _row(["---", "---", "---:", "---:", "---:", "---:"])]
         for sw in mres["sweep"]:
             w = sw.get("wrk") or {}
             L.append(_row([sw["stack"], sw["config"][0], str(sw["config"][1]),
-                           _f(w.get("rps"), 0) if w else sw.get("error", "–")[:60],
+                           _f(w.get("rps"), 1 if photo else 0) if w
+                           else sw.get("error", "–")[:60],
                            _f((w.get("latency_ms") or {}).get("p99"), 1),
                            _f(w.get("failures"))]))
         L.append("")
+    if mres.get("sweep_from"):
+        L += [f"Configurations: as chosen by the `{mres['sweep_from']}` sweep (same model and "
+              "request path).", ""]
     if rat:
-        L += [f"Ratios (predictd vs the best peer at 64 connections, `{rat['best_peer']}`):", ""]
-        names = {"throughput_vs_best_peer_c64": "throughput ÷ best peer",
-                 "p99_vs_best_peer_c64": "p99 ÷ best peer's p99",
-                 "throughput_vs_batch1_ceiling_c64": "throughput ÷ batch-1 ceiling",
-                 "pss_vs_best_peer": "PSS ÷ best peer's PSS"}
-        for k, label in names.items():
+        kind = rat.get("kind", "digits")
+        L += [f"Ratios (predictd vs the best peer at {rat.get('level', '64')} connections, "
+              f"`{rat['best_peer']}`; goals of the project"
+              + (", issue 13" if kind == "photo" else "") + "):", ""]
+        for k in GOALS[kind]:
             if k in rat:
-                L.append(f"- {label}: **{rat[k]:.3f}** — {verdict(k, rat[k])}")
+                L.append(f"- {RATIO_NAMES[k]}: **{rat[k]:.3f}** — {verdict(kind, k, rat[k])}")
+            else:
+                L.append(f"- {RATIO_NAMES[k]}: not measured")
+        extra = []
         if "pss_app_only_vs_best_peer" in rat:
-            L.append(f"- (PSS without NGINX: {rat['pss_app_only_vs_best_peer']:.3f}; "
-                     f"vs the lightest peer: {rat['pss_vs_lightest_peer']:.3f}; "
-                     f"throughput ÷ best-batch ceiling: "
-                     f"{rat.get('throughput_vs_best_batch_ceiling_c64', float('nan')):.3f})")
+            extra.append(f"PSS without NGINX: {rat['pss_app_only_vs_best_peer']:.3f}; "
+                         f"vs the lightest peer: {rat['pss_vs_lightest_peer']:.3f}")
+        if "throughput_vs_best_batch_ceiling" in rat:
+            extra.append("throughput ÷ best-batch ceiling: "
+                         f"{rat['throughput_vs_best_batch_ceiling']:.3f}")
+        if "c1_p50_ms" in rat:
+            extra.append(f"1-connection p50 {rat['c1_p50_ms']:.2f} ms vs "
+                         f"{rat['cost_per_request_ms']:.2f} ms of decode + preprocess + "
+                         "inference")
+        if "images_per_s" in rat and kind == "photo":
+            extra.append(f"predictd {rat['images_per_s']:.1f} images/s, {rat['best_peer']} "
+                         f"{rat['best_peer_images_per_s']:.1f}")
+        if extra:
+            L.append("- (" + "; ".join(extra) + ")")
         L.append("")
     return "\n".join(L)
 
@@ -285,8 +392,11 @@ def markdown(results):
          f"- Rounds: {m['rounds']} (stacks measured in turn A B C D, repeated); wrk "
          f"{m['duration']} s per level after a warm-up; {m['elapsed_min']:.1f} min in all.",
          ""]
+    for name, why in (m.get("skipped") or {}).items():
+        L += [f"- **Workload `{name}` skipped**: {why}.", ""]
     for model_name, mres in results["models"].items():
-        L.append(model_markdown(model_name, mres, mres["summary"], m["levels"], mres["ratios"]))
+        L.append(model_markdown(model_name, mres, mres["summary"],
+                                mres.get("levels") or m["levels"], mres["ratios"]))
     return "\n".join(L)
 
 
@@ -299,33 +409,39 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     models = list(results["models"])
-    levels = results["meta"]["levels"]
     fig, axes = plt.subplots(len(models), 2, figsize=(13, 4.2 * len(models)), squeeze=False)
     colors = {"predictd": "#1b9e77", "flask": "#d95f02", "falcon": "#7570b3",
               "flask-torch": "#e7298a"}
     for row, model_name in enumerate(models):
         mres = results["models"][model_name]
         summary = mres["summary"]
+        levels = mres.get("levels") or results["meta"]["levels"]
+        per_request = mres.get("images_per_request", 1)
+        photo = mres.get("workload") == "photo"
         names = [n for n in summary if summary[n]["wrk"]]
         ax = axes[row][0]
         width = 0.8 / max(1, len(names))
         for i, n in enumerate(names):
             xs = [j + i * width for j in range(len(levels))]
-            ys = [(summary[n]["wrk"].get(str(c)) or {}).get("rps", 0) for c in levels]
+            ys = [(summary[n]["wrk"].get(str(c)) or {}).get("rps", 0) * per_request
+                  for c in levels]
             ax.bar(xs, ys, width, label=n, color=colors.get(n))
-        cv = main_ceiling(mres.get("ceiling"))
+        cv = None if photo else main_ceiling(mres.get("ceiling"))
+        if photo and mres.get("combined"):
+            ax.axhline(mres["combined"]["ips"], color="k", ls="--", lw=1,
+                       label=f"combined ceiling ({mres['combined']['ips']:.0f}/s)")
         if cv:
             top = cv[max(cv, key=int)]
             ax.axhline(top["batch1_ips"], color="k", ls="--", lw=1,
                        label=f"ceiling, batch 1 ({top['batch1_ips']:.0f}/s)")
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(levels))])
         ax.set_xticklabels([f"c{c}" for c in levels])
-        ax.set_ylabel("requests/s (wrk, median)")
+        ax.set_ylabel(("images/s" if photo else "requests/s") + " (wrk, median)")
         ax.set_title(f"{model_name}: throughput by concurrency")
         ax.legend(fontsize=8)
         ax = axes[row][1]
         pcts = ["p50", "p90", "p99", "p999"]
-        level = "64" if "64" in (summary[names[0]]["wrk"] if names else {}) else str(levels[-1])
+        level = top_level(mres)
         for i, n in enumerate(names):
             w = summary[n]["wrk"].get(level)
             if not w:
