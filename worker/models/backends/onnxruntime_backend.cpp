@@ -1,9 +1,11 @@
 // onnxruntime_backend.cpp — the ONNX Runtime engine (C++ API), predictd's default: it runs every
 // ONNX image model tried here and is 2.6–4.3× faster than OpenCV DNN (FIELD-NOTES).
 //
-// One Ort::Env per process, created on first use, i.e. in each worker after fork (the
-// supervisor never loads a model). Sessions run sequentially with the model's intra-/inter-op
-// thread counts (default 1 and 1: the workers are the parallelism). The input tensor wraps the
+// One Ort::Env per process, created on first use: in the supervisor before fork when it
+// preloads the models (server.preload; the workers inherit it and the sessions), else in each
+// worker. Sessions run sequentially with the model's intra-/inter-op thread counts (default 1
+// and 1: the workers are the parallelism; with 1, ONNX Runtime starts no thread, which is what
+// makes loading before fork safe). The input tensor wraps the
 // blob's memory; the outputs are copied out once.
 #include <onnxruntime_cxx_api.h>
 
