@@ -1,17 +1,16 @@
-// base64_decode.cpp — normalises lenient base64 and decodes it with Poco::Base64Decoder.
+// base64_decode.cpp — lenient base64 decoded in one table-driven pass.
 //
-// Poco decodes only the standard alphabet with correct padding and gives no useful position
-// on error, so we first validate and normalise by hand (strip a data: prefix and whitespace,
-// map URL-safe '-' '_' to '+' '/', re-pad), reporting the exact offending offset, then let Poco
-// do the actual decoding.
+// Hand-written on purpose: Poco::Base64Decoder (the kept library's decoder) reads the standard
+// alphabet only, reports no position on error, and is a std::istream that decodes one character
+// per virtual call: profiled on photo uploads (about 1 MB of base64 each) it took 20 % of the
+// worker's CPU, with the normalising pass it needed another 8 %. This pass validates (exact
+// offsets in messages), accepts both alphabets, skips whitespace and decodes at once.
 #include "codecs/base64_decode.hpp"
 
-#include <Poco/Base64Decoder.h>
-
+#include <array>
 #include <cctype>
+#include <cstdint>
 #include <exception>
-#include <iterator>
-#include <sstream>
 
 namespace predictd {
 namespace {
@@ -24,10 +23,29 @@ bool isBase64Space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-bool isStandardSymbol(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
+// Each byte's meaning: 0..63 a symbol of either alphabet, or one of these.
+constexpr std::uint8_t kSpace = 64;
+constexpr std::uint8_t kPad = 65;
+constexpr std::uint8_t kIllegal = 66;
+
+constexpr std::array<std::uint8_t, 256> kSymbolValues = [] {
+    std::array<std::uint8_t, 256> t{};
+    t.fill(kIllegal);
+    for (int i = 0; i < 26; ++i) {
+        t[static_cast<std::size_t>('A' + i)] = static_cast<std::uint8_t>(i);
+        t[static_cast<std::size_t>('a' + i)] = static_cast<std::uint8_t>(26 + i);
+    }
+    for (int i = 0; i < 10; ++i) {
+        t[static_cast<std::size_t>('0' + i)] = static_cast<std::uint8_t>(52 + i);
+    }
+    t['+'] = t['-'] = 62;  // standard and URL-safe alphabets, even mixed
+    t['/'] = t['_'] = 63;
+    for (const char c : {' ', '\t', '\n', '\r', '\f', '\v'}) {
+        t[static_cast<unsigned char>(c)] = kSpace;
+    }
+    t['='] = kPad;
+    return t;
+}();
 
 // A printable rendering of an offending byte: never copy raw non-ASCII input into a message.
 std::string describeChar(char c) {
@@ -77,87 +95,62 @@ Result<std::size_t> payloadStart(std::string_view text) {
     return comma + 1;
 }
 
-struct Normalised {
-    std::string symbols;      // standard alphabet, no whitespace, no padding
-    std::size_t padding = 0;  // number of '=' seen at the end
-};
-
-// Drops whitespace, maps the URL-safe alphabet to the standard one and checks every character,
-// reporting offsets relative to the whole text.
-Result<Normalised> normalise(std::string_view text, std::size_t start) {
-    Normalised out;
-    out.symbols.reserve(text.size() - start);
-    for (std::size_t i = start; i < text.size(); ++i) {
-        const char c = text[i];
-        if (isBase64Space(c)) {
-            continue;
-        }
-        if (c == '=') {
-            if (++out.padding > 2) {
-                return invalidBase64("too much '=' padding at offset " + std::to_string(i));
-            }
-            continue;
-        }
-        if (out.padding > 0) {
-            return invalidBase64("data after '=' padding at offset " + std::to_string(i));
-        }
-        if (isStandardSymbol(c)) {
-            out.symbols.push_back(c);
-        } else if (c == '-' || c == '_') {
-            out.symbols.push_back(c == '-' ? '+' : '/');
-        } else {
-            return invalidBase64("illegal character " + describeChar(c) + " at offset " +
-                                 std::to_string(i));
-        }
-    }
-    return out;
-}
-
 Result<std::string> decodeUnchecked(std::string_view text) {
     const auto start = payloadStart(text);
     if (!start.ok()) {
         return start.error();
     }
-    auto normalised = normalise(text, start.value());
-    if (!normalised.ok()) {
-        return normalised.error();
+    std::string bytes((text.size() - start.value()) / 4 * 3 + 3, '\0');
+    char* out = bytes.data();
+    std::uint32_t quantum = 0;  // the symbols of the current group of four, 6 bits each
+    std::size_t in_quantum = 0;
+    std::size_t symbols = 0;
+    std::size_t padding = 0;
+    for (std::size_t i = start.value(); i < text.size(); ++i) {
+        const std::uint8_t v = kSymbolValues[static_cast<unsigned char>(text[i])];
+        if (v < 64) {
+            if (padding > 0) {
+                return invalidBase64("data after '=' padding at offset " + std::to_string(i));
+            }
+            quantum = (quantum << 6) | v;
+            ++symbols;
+            if (++in_quantum == 4) {
+                *out++ = static_cast<char>(quantum >> 16);
+                *out++ = static_cast<char>(quantum >> 8);
+                *out++ = static_cast<char>(quantum);
+                quantum = 0;
+                in_quantum = 0;
+            }
+        } else if (v == kPad) {
+            if (++padding > 2) {
+                return invalidBase64("too much '=' padding at offset " + std::to_string(i));
+            }
+        } else if (v != kSpace) {
+            return invalidBase64("illegal character " + describeChar(text[i]) + " at offset " +
+                                 std::to_string(i));
+        }
     }
-    std::string normal = std::move(normalised.value().symbols);
-    const std::size_t padding = normalised.value().padding;
-
     // Length: 4k+1 symbols can never be valid; explicit padding must complete a quantum.
-    const std::size_t rem = normal.size() % 4;
+    const std::size_t rem = symbols % 4;
     if (rem == 1) {
-        return invalidBase64("bad length: " + std::to_string(normal.size()) +
+        return invalidBase64("bad length: " + std::to_string(symbols) +
                              " symbols (a multiple of 4, or 2 or 3 more, is required)");
     }
     if (padding > 0 && (rem == 0 || rem + padding != 4)) {
         return invalidBase64("bad padding: " + std::to_string(padding) + " '=' after " +
-                             std::to_string(normal.size()) + " symbols");
+                             std::to_string(symbols) + " symbols");
     }
-    if (normal.empty()) {
+    if (symbols == 0) {
         return invalidBase64("empty image");
     }
-    if (rem != 0) {
-        normal.append(4 - rem, '=');
+    // A last group of 2 or 3 symbols carries 1 or 2 bytes (its spare low bits are ignored).
+    if (rem == 2) {
+        *out++ = static_cast<char>(quantum >> 4);
+    } else if (rem == 3) {
+        *out++ = static_cast<char>(quantum >> 10);
+        *out++ = static_cast<char>(quantum >> 2);
     }
-
-    // Decode.
-    std::string bytes;
-    try {
-        std::istringstream in(normal);
-        Poco::Base64Decoder decoder(in);
-        bytes.reserve(normal.size() / 4 * 3);
-        bytes.assign(std::istreambuf_iterator<char>(decoder), std::istreambuf_iterator<char>());
-        if (decoder.bad()) {
-            return invalidBase64("decoder failed");
-        }
-    } catch (const std::exception& e) {
-        return invalidBase64(e.what());
-    }
-    if (bytes.empty()) {
-        return invalidBase64("empty image");
-    }
+    bytes.resize(static_cast<std::size_t>(out - bytes.data()));
     return bytes;
 }
 
