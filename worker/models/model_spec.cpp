@@ -201,13 +201,12 @@ Result<ModelSpec> parseModelSpec(const std::string& json_text, const std::string
         if (!o.isObject()) {
             return invalid(name, "onnxruntime must be an object");
         }
-        if (f.has("graph_optimization") &&
-            !pick(f.get("graph_optimization"),
-                  {{"disabled", GraphOptimization::kDisabled},
-                   {"basic", GraphOptimization::kBasic},
-                   {"extended", GraphOptimization::kExtended},
-                   {"all", GraphOptimization::kAll}},
-                  &s.onnxruntime.graph_optimization)) {
+        if (f.has("graph_optimization") && !pick(f.get("graph_optimization"),
+                                                 {{"disabled", GraphOptimization::kDisabled},
+                                                  {"basic", GraphOptimization::kBasic},
+                                                  {"extended", GraphOptimization::kExtended},
+                                                  {"all", GraphOptimization::kAll}},
+                                                 &s.onnxruntime.graph_optimization)) {
             return invalid(name,
                            "onnxruntime.graph_optimization must be \"disabled\", \"basic\", "
                            "\"extended\" or \"all\"");
