@@ -108,6 +108,33 @@ def write_requests(path, reqs):
             f.write(body)
 
 
+def session_cpu_seconds(sid):
+    """User + system CPU seconds of the live processes of session `sid` (the stack's process
+    started with start_new_session: predictd's supervisor and workers, or NGINX's master and
+    workers)."""
+    ticks = 0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields[0] is the state: session is field 6 of stat(5)
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def answered(port):
+    """Prediction requests answered 200 so far, from predictd's /metrics (every route but the
+    operational ones)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    n = 0
+    for m in re.finditer(r'^predictd_requests_total\{route="([^"]*)",status="200"\} (\d+)$', text,
+                         re.M):
+        if m.group(1) not in ("/metrics", "/status", "/health", "/ready"):
+            n += int(m.group(2))
+    return n
+
+
 def wrk(port, conns, seconds, requests_file, drain):
     """One closed-loop wrk run, then one request (`drain`) answered: wrk leaves up to `conns`
     requests queued at the workers when it stops, and the next run must not inherit them."""
@@ -151,6 +178,9 @@ class Stack:
             subprocess.run(["sleep", "0.1"])
         self.__exit__()
         raise SystemExit("predictd did not become ready")
+
+    def cpu_seconds(self):
+        return session_cpu_seconds(self.predictd.pid) + session_cpu_seconds(self.nginx.pid)
 
     def __exit__(self, *exc):
         import shutil, signal
@@ -200,26 +230,37 @@ def main():
                 for p in order:
                     first = make_request(p, m, images)
                     wrk(s.port, args.concurrency, 2, files[m, p], first)  # warm-up
+                    n0, cpu0 = answered(s.port), s.cpu_seconds()
                     j = wrk(s.port, args.concurrency, args.duration, files[m, p], first)
+                    # CPU per image: both processes' CPU over every request answered in the run
+                    # (those still queued when wrk stopped included, the drain request not):
+                    # far less sensitive to a noisy machine than images/s.
+                    cpu = (s.cpu_seconds() - cpu0) / max(1, (answered(s.port) - n0 - 1) * args.batch)
                     ips = (j["requests"] - j["failures"]) * args.batch / j["duration_s"]
                     results[m, p].append((ips, j["latency_ms"]["p50"], j["latency_ms"]["p99"],
-                                          j["failures"]))
+                                          j["failures"], cpu * 1e3))
                     print(f"round {r + 1} {m} {p}: {ips:.1f} images/s p50 "
                           f"{j['latency_ms']['p50']:.1f} ms p99 {j['latency_ms']['p99']:.1f} ms "
-                          f"failures {j['failures']}", flush=True)
+                          f"failures {j['failures']} CPU {cpu * 1e3:.3f} ms/image", flush=True)
     print(f"\n{args.concurrency} connections, {args.batch} image(s) per request, medians of "
           f"{args.rounds} rounds\n")
-    print("| model | protocol | mean body | images/s | vs /predict | p50 ms | p99 ms | failures |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | protocol | mean body | images/s | vs /predict | p50 ms | p99 ms | failures "
+          "| CPU ms/image | vs /predict |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m in models:
         base = statistics.median(x[0] for x in results[m, "predict"]) if "predict" in protocols else None
+        base_cpu = (statistics.median(x[4] for x in results[m, "predict"])
+                    if "predict" in protocols else None)
         for p in protocols:
             rows = results[m, p]
             ips = statistics.median(x[0] for x in rows)
             ratio = f"{ips / base:.2f}x" if base else "-"
+            cpu = statistics.median(x[4] for x in rows)
+            cpu_ratio = f"{cpu / base_cpu:.2f}x" if base_cpu else "-"
             print(f"| {m} | {p} | {sizes[m, p] / 1024:.1f} KB | {ips:.1f} | {ratio} | "
                   f"{statistics.median(x[1] for x in rows):.1f} | "
-                  f"{statistics.median(x[2] for x in rows):.1f} | {sum(x[3] for x in rows)} |")
+                  f"{statistics.median(x[2] for x in rows):.1f} | {sum(x[3] for x in rows)} | "
+                  f"{cpu:.3f} | {cpu_ratio} |")
 
 
 if __name__ == "__main__":
