@@ -15,13 +15,13 @@ q85); `--batch` images per request. Before the load, every protocol's first requ
 answered 200 with the same top-1 class as /predict gives, so the rows measure equal work.
 Output answers: the full probabilities on every protocol (v2 binary: as binary FP32).
 """
-import argparse, base64, glob, json, os, re, statistics, struct, subprocess, sys, tempfile
+import argparse, base64, glob, json, os, re, statistics, struct, subprocess, tempfile
 import urllib.request
 
 import cv2
 import numpy as np
 
-from dev_stack import ROOT, free_port
+from dev_stack import ROOT, DevStack
 
 PROTOCOLS = ["v2-binary", "v2-json", "tfs-b64", "predict"]
 
@@ -108,21 +108,6 @@ def write_requests(path, reqs):
             f.write(body)
 
 
-def session_cpu_seconds(sid):
-    """User + system CPU seconds of the live processes of session `sid` (the stack's process
-    started with start_new_session: predictd's supervisor and workers, or NGINX's master and
-    workers)."""
-    ticks = 0
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            fields = open(stat).read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:  # fields[0] is the state: session is field 6 of stat(5)
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def answered(port):
     """Prediction requests answered 200 so far, from predictd's /metrics (every route but the
     operational ones)."""
@@ -146,50 +131,6 @@ def wrk(port, conns, seconds, requests_file, drain):
     j["failures"] = sum(j["errors"].values())
     post(port, drain)
     return j
-
-
-class Stack:
-    """NGINX (the dev template) + predictd over the repository's models, in a temp dir."""
-
-    def __init__(self, binary, workers, flags):
-        self.binary, self.workers, self.flags = binary, workers, flags
-
-    def __enter__(self):
-        self.tmp = tempfile.mkdtemp(prefix="predictd-proto-")
-        os.chmod(self.tmp, 0o755)
-        self.port = free_port()
-        sock = os.path.join(self.tmp, "p.sock")
-        conf = open(os.path.join(ROOT, "nginx/predictd-dev.conf.in")).read()
-        for k, v in {"@PREFIX@": self.tmp, "@LISTEN@": f"127.0.0.1:{self.port}", "@SOCKET@": sock,
-                     "@CONTROL_SOCKET@": sock[:-5] + "-control.sock", "@SOURCE_DIR@": ROOT}.items():
-            conf = conf.replace(k, v)
-        open(os.path.join(self.tmp, "nginx.conf"), "w").write(conf)
-        self.predictd = subprocess.Popen(
-            [self.binary, "--listen", "unix:" + sock, "--socket-mode", "0666", "--workers",
-             str(self.workers), "--model-repository", os.path.join(ROOT, "model")] + self.flags,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.nginx = subprocess.Popen(["nginx", "-p", self.tmp, "-c",
-                                       os.path.join(self.tmp, "nginx.conf"), "-e", "stderr"],
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(300):
-            if subprocess.run(["curl", "-fs", f"http://127.0.0.1:{self.port}/ready"],
-                              capture_output=True).returncode == 0:
-                return self
-            subprocess.run(["sleep", "0.1"])
-        self.__exit__()
-        raise SystemExit("predictd did not become ready")
-
-    def cpu_seconds(self):
-        return session_cpu_seconds(self.predictd.pid) + session_cpu_seconds(self.nginx.pid)
-
-    def __exit__(self, *exc):
-        import shutil, signal
-        self.predictd.send_signal(signal.SIGTERM)
-        self.nginx.send_signal(signal.SIGQUIT)
-        self.predictd.wait(timeout=30)
-        self.nginx.wait(timeout=30)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
 
 
 def main():
@@ -220,7 +161,8 @@ def main():
               + ", ".join(f"{p} {sizes[m, p] / 1024:.1f} KB" for p in protocols), flush=True)
     results = {k: [] for k in files}
     for r in range(args.rounds):
-        with Stack(args.predictd, args.workers, args.predictd_arg) as s:
+        with DevStack(args.predictd, os.path.join(ROOT, "model"), args.predictd_arg,
+                      args.workers) as s:
             for m in models:
                 images = digit_images()[:args.batch] if m == "mnist" else photo_images()[:args.batch]
                 want = {p: top1(p, *post(s.port, make_request(p, m, images))) for p in protocols}
