@@ -525,7 +525,17 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
     // predictd with LISTEN_FDS=1, as systemd does with predictd.socket.
     PredictdService::Options o;
     o.listen_flag = false;
-    o.launcher = {"/usr/bin/systemd-socket-activate", "-l", "@SOCKET@"};
+    // It passes on only the environment it is told to (-E): the sanitizers' settings too, so a
+    // sanitized build reports to tools/test-sanitizers' logs with its suppressions.
+    o.launcher = {"/usr/bin/systemd-socket-activate",
+                  "-l",
+                  "@SOCKET@",
+                  "-E",
+                  "ASAN_OPTIONS",
+                  "-E",
+                  "LSAN_OPTIONS",
+                  "-E",
+                  "UBSAN_OPTIONS"};
     o.extra_args = {"--socket-mode", "0666"};  // for the control socket predictd binds itself
     PredictdService s(o);
     // It creates the socket 0644; NGINX's workers (nobody, when tests run as root) need write.
