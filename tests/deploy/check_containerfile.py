@@ -3,7 +3,8 @@
 container engine runs here (README, "Kubernetes"):
 - stages: Debian 12 bases only; the targets the manifests name (`predictd`, `nginx`) exist;
   every `COPY --from` names an earlier stage; each image stage runs as a numeric non-root USER;
-- every COPY source exists in the repository (the build context);
+- every COPY source exists in the repository (the build context) and is not excluded by
+  deploy/Containerfile.dockerignore;
 - the build stage runs tools/install-deps, tools/fetch-models and the README's production
   configure line verbatim (the one tools/test-install runs);
 - every package the image stages apt-get install exists in Debian 12 (`apt-cache show`), and
@@ -15,6 +16,7 @@ container engine runs here (README, "Kubernetes"):
 Then the same checks run on deliberately broken copies, each of which must be rejected.
 Usage: check_containerfile.py PATH-TO-BUILT-predictd. Exit 0 ok, 1 failed, 77 skipped (no apt
 package lists: run apt-get update)."""
+import fnmatch
 import os
 import re
 import shlex
@@ -102,6 +104,24 @@ def linked_packages(binary):
     return out
 
 
+def ignore_patterns():
+    with open(os.path.join(ROOT, "deploy/Containerfile.dockerignore"), encoding="utf-8") as f:
+        return [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+
+
+def ignored(path, patterns):
+    """Whether the build context leaves `path` out: a pattern matches it or one of its parent
+    directories (the .dockerignore rules: Go's filepath.Match, `**/` for any depth)."""
+    parts = os.path.normpath(path).split("/")
+    for i in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:i])
+        for pat in patterns:
+            if fnmatch.fnmatchcase(prefix, pat) or (
+                    pat.startswith("**/") and fnmatch.fnmatchcase(parts[i - 1], pat[3:])):
+                return True
+    return False
+
+
 def readme_configure():
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         text = f.read()
@@ -110,9 +130,11 @@ def readme_configure():
     return next(line for line in block.splitlines() if line.startswith("cmake -S "))
 
 
-def check(text, binary, needed=None):
-    """The failures of Containerfile text `text` (the binary's libraries in `needed`)."""
+def check(text, binary, needed=None, patterns=None):
+    """The failures of Containerfile text `text` (the binary's libraries in `needed`, the
+    ignore file's `patterns`)."""
     fails = []
+    patterns = ignore_patterns() if patterns is None else patterns
     st = stages(instructions(text))
     names = [s["name"] for s in st]
     for want in ("predictd", "nginx"):
@@ -138,6 +160,9 @@ def check(text, binary, needed=None):
             for src in paths[:-1]:
                 if not os.path.exists(os.path.join(ROOT, src)):
                     fails.append(f"stage {s['name']}: COPY source {src} is not in the repository")
+                elif ignored(src, patterns):
+                    fails.append(f"stage {s['name']}: COPY source {src} is left out of the build "
+                                 "context by deploy/Containerfile.dockerignore")
         users = [a for ins, a in s["instrs"] if ins == "USER"]
         if s["name"] in ("predictd", "nginx"):
             uid = users[-1].split(":")[0] if users else "0"
@@ -151,7 +176,7 @@ def check(text, binary, needed=None):
     build = by_name.get("build")
     runs = " ".join(a for ins, a in build["instrs"] if ins == "RUN") if build else ""
     for step in ("tools/install-deps", "tools/fetch-models", readme_configure()):
-        if step not in runs:
+        if not re.search(r"(^|\s)" + re.escape(step) + r"(\s|$)", runs):
             fails.append(f"the build stage does not run `{step}`")
     if "predictd" in by_name and needed is not None:
         have = set(apt_installed(by_name["predictd"])) | BASE_PACKAGES
@@ -225,6 +250,10 @@ def main():
             fails.append(f"negative control: a Containerfile with {what} was accepted")
         else:
             print(f"rejected as it must be: {what}")
+    if not set(check(text, sys.argv[1], needed, ignore_patterns() + ["tools/*"])) - baseline:
+        fails.append("negative control: an ignore file leaving out tools/ was accepted")
+    else:
+        print("rejected as it must be: an ignore file that leaves out a COPY source")
     for f in fails:
         print("FAIL " + f, file=sys.stderr)
     print(f"deploy/Containerfile: {'FAILED' if fails else 'ok'}")
