@@ -14,8 +14,11 @@ sockets removed.
 --measure SECONDS: the figures the Deployment's resources come from (README, "Kubernetes"): a
 bounded load of digits and photos (4 clients), PSS of predictd's and NGINX's process trees
 sampled every 0.1 s (bench/stacks.py's pss_kib, as bench/run measures stacks), then the
-costliest request the limits accept (a 2896 x 2896 16-bit RGBA PNG: 64 MiB of pixels, the
-decode budget) sent to every worker at once, 3 rounds. Prints a table and one JSON line.
+costliest requests the limits accept, each sent to every worker at once, 3 rounds: the largest
+decode (a 2896 x 2896 16-bit RGBA PNG: 64 MiB of pixels, the decode budget) and the largest
+forward pass (max_batch = 64 small images in one request to the photo model: ONNX Runtime's
+arena grows to the largest batch a worker has run, and keeps it). Prints a table and one JSON
+line.
 Usage: pod_locally.py PATH-TO-predictd [--measure SECONDS]"""
 import base64
 import json
@@ -95,8 +98,9 @@ class Pod:
         ini = ini.replace("repository = /usr/share/predictd/models",
                           "repository = " + os.path.join(ROOT, "model"))
         conf = self.data["nginx.conf"]
-        for a, b in (("/run/predictd/", self.path("/run/predictd/")),
-                     (" /tmp/", " " + self.path("/tmp/")),
+        # /tmp first: the temporary directory is itself under /tmp.
+        for a, b in ((" /tmp/", " " + self.path("/tmp/")),
+                     ("/run/predictd/", self.path("/run/predictd/")),
                      ("/etc/nginx/predictd/", self.path("/etc/nginx/predictd/")),
                      ("listen 8080;", f"listen 127.0.0.1:{self.port};"),
                      ("$predictd_openapi_dir /usr/share/predictd;",
@@ -244,6 +248,17 @@ def worst_png():
             + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
 
 
+def small_png(side=224):
+    """A side x side 8-bit RGB PNG (grey), a few hundred bytes: 64 of them fit in one body."""
+    raw = zlib.compress((b"\x00" + b"\x80" * (side * 3)) * side, 9)
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
 def measure(pod, seconds):
     samples = {"predictd": [], "nginx": []}
     stop = threading.Event()
@@ -287,32 +302,39 @@ def measure(pod, seconds):
     load_peak = {k: max(v) for k, v in samples.items()}
     n = len(samples["predictd"])
 
-    worst = json.dumps({"image": base64.b64encode(worst_png()).decode()}).encode()
     workers = int(re.search(r"^workers = (\d+)$", pod.data["predictd.ini"], re.M).group(1))
-    worst_status = []
-    for _ in range(3):
-        ts = [threading.Thread(target=lambda: worst_status.append(
-            request(pod.port, "/models/nsfw-mobilenetv2/predict", worst)[0]))
-            for _ in range(workers)]
-        for x in ts:
-            x.start()
-        for x in ts:
-            x.join()
+    costliest = {
+        "decode": json.dumps({"image": base64.b64encode(worst_png()).decode()}).encode(),
+        "batch": json.dumps({"images": [base64.b64encode(small_png()).decode()] * 64}).encode()}
+    worst_status, worst_peak = {}, {}
+    for name, body in costliest.items():
+        statuses = worst_status.setdefault(name, [])
+        for _ in range(3):
+            ts = [threading.Thread(target=lambda: statuses.append(
+                request(pod.port, "/models/nsfw-mobilenetv2/predict", body)[0]))
+                for _ in range(workers)]
+            for x in ts:
+                x.start()
+            for x in ts:
+                x.join()
+        time.sleep(0.3)  # the sampler's last look
+        worst_peak[name] = {k: max(v[n:] or [0]) for k, v in samples.items()}
+        n = len(samples["predictd"])
     stop.set()
     t.join()
-    worst_peak = {k: max(v[n:] or [0]) for k, v in samples.items()}
     final = {"predictd": pss_kib(tree(pod.predictd.pid)), "nginx": pss_kib(tree(pod.nginx.pid))}
     procs = {"predictd": len(tree(pod.predictd.pid)), "nginx": len(tree(pod.nginx.pid))}
     mib = lambda kib: round(kib / 1024, 1)  # noqa: E731
     print(f"load: {seconds} s, 4 clients, digits and photos alternately: {counts['ok']} answered "
-          f"200, {counts['other']} other; costliest request x {workers} at once, 3 rounds: "
+          f"200, {counts['other']} other; costliest requests x {workers} at once, 3 rounds each: "
           f"{worst_status}")
     print("| container | processes | PSS idle MiB | after load | peak under load | "
-          "peak, costliest requests | after all |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "peak, largest decode | peak, largest batch | after all |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for k in ("predictd", "nginx"):
         print(f"| {k} | {procs[k]} | {mib(idle[k])} | {mib(after_load[k])} | {mib(load_peak[k])} "
-              f"| {mib(worst_peak[k])} | {mib(final[k])} |")
+              f"| {mib(worst_peak['decode'][k])} | {mib(worst_peak['batch'][k])} "
+              f"| {mib(final[k])} |")
     print(json.dumps({"seconds": seconds, "requests": counts, "worst_status": worst_status,
                       "processes": procs, "idle_kib": idle, "after_load_kib": after_load,
                       "load_peak_kib": load_peak, "worst_peak_kib": worst_peak,
