@@ -73,12 +73,16 @@ def apt_installed(stage):
     return pkgs
 
 
-def in_debian(pkg):
-    if pkg not in apt_cache:
-        r = subprocess.run(["apt-cache", "show", "--no-all-versions", pkg], capture_output=True,
-                           text=True)
-        apt_cache[pkg] = r.returncode == 0 and "Package: " + pkg in r.stdout
-    return apt_cache[pkg]
+def in_debian(*pkgs):
+    """Whether Debian has every one of pkgs (`apt-cache show`, one call for those not seen)."""
+    todo = [p for p in pkgs if p not in apt_cache]
+    if todo:
+        r = subprocess.run(["apt-cache", "show", "--no-all-versions"] + todo,
+                           capture_output=True, text=True)
+        found = set(re.findall(r"^Package: (\S+)$", r.stdout, re.M))
+        for p in todo:
+            apt_cache[p] = p in found
+    return all(apt_cache[p] for p in pkgs)
 
 
 def linked_packages(binary):
@@ -87,21 +91,29 @@ def linked_packages(binary):
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", dyn.stdout)
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
     paths = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
-    out = {}
+    candidates = {}
     for soname in needed:
         if re.match(r"lib(a|ub|l|t)san\.so", soname):
             continue  # a sanitizer build (tools/test-sanitizers); the image ships a Release one
         path = paths.get(soname)
         if not path or path == "not":
-            out[soname] = None
+            candidates[soname] = []
             continue
-        real = os.path.realpath(path)
-        owner = None
-        for p in (path, real, "/usr" + path if path.startswith("/lib") else path):
-            r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-            if r.returncode == 0:
-                owner = r.stdout.split(":")[0].strip()
-                break
+        # Debian 12 merged /lib into /usr/lib: dpkg knows a file by the path it shipped it under.
+        candidates[soname] = list(dict.fromkeys(
+            [path, os.path.realpath(path)] + ["/usr" + p for p in (path, os.path.realpath(path))
+                                              if p.startswith("/lib")]))
+    # One dpkg -S for every path (each call reads dpkg's whole database).
+    r = subprocess.run(["dpkg", "-S"] + [p for ps in candidates.values() for p in ps],
+                       capture_output=True, text=True)
+    owner_of = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"([^:,\s]+)(?::[a-z0-9]+)?: (/\S+)$", line)
+        if m:
+            owner_of[m.group(2)] = m.group(1)
+    out = {}
+    for soname, ps in candidates.items():
+        owner = next((owner_of[p] for p in ps if p in owner_of), None)
         out[soname] = owner or ("(installed with predictd)" if "onnxruntime" in soname else None)
     return out
 
@@ -171,7 +183,9 @@ def check(text, binary, needed=None, patterns=None):
             if not uid.isdigit() or int(uid) == 0:
                 fails.append(f"stage {s['name']}: runs as {uid or 'root'}, not a numeric non-root "
                              "user (runAsNonRoot needs a number)")
-        for pkg in apt_installed(s) if s["name"] != "build" else []:
+        pkgs = apt_installed(s) if s["name"] != "build" else []
+        in_debian(*pkgs)
+        for pkg in pkgs:
             if not in_debian(pkg):
                 fails.append(f"stage {s['name']}: package {pkg} is not in Debian (apt-cache show)")
     by_name = {s["name"]: s for s in st}
