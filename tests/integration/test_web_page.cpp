@@ -103,7 +103,7 @@ Points zero() {
 std::string drawAndRead(WebDriverSession& browser, const Points& points) {
     const std::string pad = browser.findElement("#pad");
     browser.performPointerActions(stroke(pad, points));
-    // The page predicts when the pen lifts ("when the pen lifts" is ticked by default).
+    // The page predicts when the pen lifts ("predict when the pen lifts" is ticked by default).
     if (!waitFor(browser, "document.getElementById('drawing-result').dataset.state === 'done'",
                  30s)) {
         ADD_FAILURE() << "no answer for the drawing within 30 s; status: " << statusLine(browser);
