@@ -7,10 +7,12 @@
 // another origin; saves screenshots as test artefacts (<build>/test-artefacts/) and decodes them.
 // Skips, saying so, when chromium or chromium-driver is not installed. Every wait is bounded.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -138,7 +140,7 @@ cv::Mat saveScreenshot(WebDriverSession& browser, const std::string& name) {
     std::filesystem::create_directories(dir);
     const std::string png = browser.screenshotPng();
     std::ofstream(dir / name, std::ios::binary) << png;
-    RecordProperty(name, (dir / name).string());
+    ::testing::Test::RecordProperty(name, (dir / name).string());
     const cv::Mat image =
         cv::imdecode(std::vector<uchar>(png.begin(), png.end()), cv::IMREAD_GRAYSCALE);
     EXPECT_FALSE(image.empty()) << name << " does not decode as an image";
