@@ -174,7 +174,7 @@ TEST(WebPage, DrawDigitsAndDropPhotosInHeadlessChromium) {
     const std::string origin = "http://127.0.0.1:" + std::to_string(service.port());
 
     // The page's own answers: HTML that keeps the browser to this origin.
-    const HttpResult page = service.get("/");
+    HttpResult page = service.get("/");
     ASSERT_EQ(page.status, 200) << page.body;
     EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
     EXPECT_NE(page.headers["content-security-policy"].find("default-src 'self'"),
