@@ -141,8 +141,7 @@ cv::Mat saveScreenshot(WebDriverSession& browser, const std::string& name) {
     const std::string png = browser.screenshotPng();
     std::ofstream(dir / name, std::ios::binary) << png;
     ::testing::Test::RecordProperty(name, (dir / name).string());
-    const cv::Mat image =
-        cv::imdecode(std::vector<uchar>(png.begin(), png.end()), cv::IMREAD_GRAYSCALE);
+    cv::Mat image = cv::imdecode(std::vector<uchar>(png.begin(), png.end()), cv::IMREAD_GRAYSCALE);
     EXPECT_FALSE(image.empty()) << name << " does not decode as an image";
     if (!image.empty()) {
         EXPECT_EQ(image.cols, kWindowWidth) << name;
