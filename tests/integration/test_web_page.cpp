@@ -181,9 +181,8 @@ TEST(WebPage, DrawDigitsAndDropPhotosInHeadlessChromium) {
     EXPECT_EQ(page.body, readFile(src + "/web/index.html"));
     EXPECT_EQ(service.get("/ui/app.js").body, readFile(src + "/web/app.js"));
 
-    const std::string driver_log = service.dir() + "/chromedriver.log";
-    ChromeDriver driver(driver_log);
-    ASSERT_TRUE(driver.waitReady(30s)) << readFile(driver_log);
+    ChromeDriver driver(service.dir());
+    ASSERT_TRUE(driver.waitReady(30s)) << readFile(service.dir() + "/chromedriver.log");
     WebDriverSession browser(driver.port(), kWindowWidth, kWindowHeight);
 
     browser.navigate(origin + "/");

@@ -11,6 +11,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -66,9 +67,18 @@ bool chromiumInstalled() {
     return ::access(kChromium, X_OK) == 0 && ::access(kChromeDriver, X_OK) == 0;
 }
 
-ChromeDriver::ChromeDriver(const std::string& log_path)
+namespace {
+std::string makeTmpDir(const std::string& work_dir) {
+    const std::string tmp = work_dir + "/tmp";
+    std::filesystem::create_directories(tmp);
+    return tmp;
+}
+}  // namespace
+
+ChromeDriver::ChromeDriver(const std::string& work_dir)
     : port_(freeTcpPort()),
-      process_({kChromeDriver, "--port=" + std::to_string(port_)}, log_path) {}
+      process_({kChromeDriver, "--port=" + std::to_string(port_)}, work_dir + "/chromedriver.log",
+               {"TMPDIR=" + makeTmpDir(work_dir)}) {}
 
 bool ChromeDriver::waitReady(std::chrono::milliseconds timeout) {
     return eventually(

@@ -28,10 +28,12 @@ struct WebDriverError : std::runtime_error {
 bool chromiumInstalled();
 
 // /usr/bin/chromedriver on a free loopback port, in its own process group (killed with it on
-// destruction, with the browsers it started).
+// destruction, with the browsers it started). Its log is `work_dir`/chromedriver.log, and its
+// temporary files and the browser's profile go under `work_dir`/tmp (TMPDIR), so that they go
+// with the test's directory instead of piling up in /tmp.
 class ChromeDriver {
   public:
-    explicit ChromeDriver(const std::string& log_path);
+    explicit ChromeDriver(const std::string& work_dir);
     // Polls GET /status until it says ready, up to `timeout`.
     bool waitReady(std::chrono::milliseconds timeout);
     [[nodiscard]] int port() const { return port_; }
