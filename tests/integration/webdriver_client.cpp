@@ -69,7 +69,7 @@ bool chromiumInstalled() {
 
 namespace {
 std::string makeTmpDir(const std::string& work_dir) {
-    const std::string tmp = work_dir + "/tmp";
+    std::string tmp = work_dir + "/tmp";
     std::filesystem::create_directories(tmp);
     return tmp;
 }
