@@ -104,7 +104,9 @@ class Pod:
                      ("/etc/nginx/predictd/", self.path("/etc/nginx/predictd/")),
                      ("listen 8080;", f"listen 127.0.0.1:{self.port};"),
                      ("$predictd_openapi_dir /usr/share/predictd;",
-                      "$predictd_openapi_dir " + os.path.join(ROOT, "docs") + ";")):
+                      "$predictd_openapi_dir " + os.path.join(ROOT, "docs") + ";"),
+                     ("$predictd_web_dir /usr/share/predictd/web;",
+                      "$predictd_web_dir " + os.path.join(ROOT, "web") + ";")):
             if a not in conf:
                 raise SystemExit(f"pod_locally: nginx.conf has no {a!r} to move")
             conf = conf.replace(a, b)
@@ -179,6 +181,10 @@ def smoke(pod, fails):
     with open(os.path.join(ROOT, "docs/openapi.json"), "rb") as f:
         if status != 200 or body != f.read():
             fails.append(f"GET /openapi.json: {status}, not docs/openapi.json")
+    status, body = request(pod.port, "/")
+    with open(os.path.join(ROOT, "web/index.html"), "rb") as f:
+        if status != 200 or body != f.read():
+            fails.append(f"GET /: {status}, not web/index.html")
     for digit in (3, 7):
         status, body = request(pod.port, "/predict",
                                image_body(os.path.join(ROOT, f"tests/data/samples/digit-{digit}.png")))
