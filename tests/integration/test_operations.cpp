@@ -119,6 +119,11 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     ASSERT_EQ(s.post("/predict", R"({"image": 1})").status, 400);
     ASSERT_EQ(s.post("/predict", predictBody(samplePng(1)), "text/plain").status, 415);
     ASSERT_EQ(s.get("/nope").status, 404);  // answered by NGINX: no worker counts it
+    // One per protocol family: each counts under its own route label.
+    ASSERT_EQ(s.post("/models/mnist/predict", predictBody(samplePng(2))).status, 200);
+    ASSERT_EQ(s.get("/v1/models/mnist").status, 200);
+    ASSERT_EQ(s.get("/v2/models/mnist").status, 200);
+    ASSERT_EQ(s.get("/v2/models/nope").status, 404);
 
     HttpResult r = s.get("/metrics");
     ASSERT_EQ(r.status, 200);
@@ -128,7 +133,11 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=400}"].asDouble(), 1);
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=415}"].asDouble(), 1);
     EXPECT_FALSE(m.isMember("predictd_requests_total{route=other,status=404}"));
-    EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 9);
+    EXPECT_EQ(m["predictd_requests_total{route=/models,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v1,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v2,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v2,status=404}"].asDouble(), 1);
+    EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 13);
     EXPECT_EQ(m["predictd_request_duration_seconds_bucket{le=+Inf}"].asDouble(),
               m["predictd_request_duration_seconds_count{}"].asDouble());
     EXPECT_EQ(
