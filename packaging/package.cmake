@@ -1,0 +1,111 @@
+# packaging/package.cmake — the Debian package (CPack's DEB generator), included by the top-level
+# CMakeLists.txt after the install rules. Owns what only the package carries (the NGINX snippet
+# and site in /etc/nginx, the manual page, copyright, changelog, lintian overrides, maintainer
+# scripts) and the package's control fields. Everything else in the .deb is the ordinary
+# `cmake --install` tree: binary, ONNX Runtime, models, /etc/predictd, systemd units, NGINX
+# files, OpenAPI document. Build it with `cmake --build <build> --target package` (or `cpack` in
+# the build directory) from a tree configured with CMAKE_INSTALL_PREFIX=/usr (the default here).
+# tests/package/test-deb-chroot installs it into a fresh Debian 12 chroot and checks it.
+
+set(PREDICTD_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(PREDICTD_PACKAGE_STAGING ${CMAKE_CURRENT_BINARY_DIR}/packaging)
+
+# Files only the package installs, in a component of their own that `cmake --install` skips
+# (EXCLUDE_FROM_ALL): the README's production install copies the NGINX files by hand instead.
+# The site (/etc/nginx/sites-available/predictd) is installed, not enabled: Debian's default site
+# holds port 80 too, and which one to serve is the administrator's choice (README).
+install(FILES nginx/predictd-locations.conf DESTINATION /etc/nginx/snippets
+        COMPONENT debian EXCLUDE_FROM_ALL)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/installed/nginx/predictd.conf
+        DESTINATION /etc/nginx/sites-available RENAME predictd COMPONENT debian EXCLUDE_FROM_ALL)
+install(FILES ${PREDICTD_PACKAGING_DIR}/debian/lintian-overrides
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME predictd
+        COMPONENT debian EXCLUDE_FROM_ALL)
+install(FILES ${PREDICTD_PACKAGING_DIR}/debian/copyright README.md docs/design.md docs/models.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT debian EXCLUDE_FROM_ALL)
+
+# Debian wants the changelog and the manual page compressed with `gzip -9n` (no name, no time
+# stamp: the same bytes on every build).
+find_program(PREDICTD_GZIP gzip REQUIRED)
+set(PREDICTD_PACKAGE_GZIPPED changelog:debian/changelog man8/predictd.8:../docs/predictd.8)
+set(PREDICTD_PACKAGE_GZ_OUTPUTS)
+foreach(pair IN LISTS PREDICTD_PACKAGE_GZIPPED)
+  string(REPLACE ":" ";" pair "${pair}")
+  list(GET pair 0 out)
+  list(GET pair 1 in)
+  set(in ${PREDICTD_PACKAGING_DIR}/${in})
+  set(out ${PREDICTD_PACKAGE_STAGING}/${out}.gz)
+  get_filename_component(out_dir ${out} DIRECTORY)
+  add_custom_command(OUTPUT ${out} COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+                     COMMAND ${PREDICTD_GZIP} -9n -c ${in} > ${out} DEPENDS ${in} VERBATIM)
+  list(APPEND PREDICTD_PACKAGE_GZ_OUTPUTS ${out})
+endforeach()
+add_custom_target(predictd_package_docs ALL DEPENDS ${PREDICTD_PACKAGE_GZ_OUTPUTS})
+install(FILES ${PREDICTD_PACKAGE_STAGING}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        COMPONENT debian EXCLUDE_FROM_ALL)
+install(FILES ${PREDICTD_PACKAGE_STAGING}/man8/predictd.8.gz
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT debian EXCLUDE_FROM_ALL)
+
+# The changelog's newest entry must name the version being packaged.
+file(STRINGS ${PREDICTD_PACKAGING_DIR}/debian/changelog PREDICTD_CHANGELOG_TOP LIMIT_COUNT 1)
+if(NOT PREDICTD_CHANGELOG_TOP MATCHES "^predictd \\(${PROJECT_VERSION}\\) ")
+  message(FATAL_ERROR "packaging/debian/changelog starts with '${PREDICTD_CHANGELOG_TOP}': add an "
+                      "entry for version ${PROJECT_VERSION} (project() in CMakeLists.txt)")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${PREDICTD_PACKAGING_DIR}/debian/changelog)
+
+# Maintainer scripts and conffiles, copied with the modes dpkg expects (CPack keeps the modes).
+set(PREDICTD_CONTROL_EXTRA)
+foreach(script postinst prerm postrm conffiles)
+  file(COPY ${PREDICTD_PACKAGING_DIR}/debian/${script} DESTINATION ${PREDICTD_PACKAGE_STAGING}/control)
+  list(APPEND PREDICTD_CONTROL_EXTRA ${PREDICTD_PACKAGE_STAGING}/control/${script})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               ${PREDICTD_PACKAGING_DIR}/debian/${script})
+endforeach()
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME predictd)
+set(CPACK_PACKAGE_VENDOR "predictd")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "predictd maintainers <predictd@example.org>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "image-model prediction service: FastCGI workers behind NGINX")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+    "image-model prediction service: FastCGI workers behind NGINX
+predictd answers predictions of ONNX image models over HTTP: NGINX passes
+requests over FastCGI to a pool of prefork workers, managed by one
+supervisor process under systemd, that load every model of a model
+repository once and answer JSON (native API, TF Serving REST and the Open
+Inference Protocol v2).
+.
+The package ships the binary with its ONNX Runtime library, the MNIST digit
+and MobileNetV2 photo models, the settings (/etc/predictd/predictd.ini),
+the systemd service and socket units, and an NGINX snippet and site.")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Depends: the shared libraries the binary and ONNX Runtime link (libfcgi0ldbl, libpoco*,
+# libjsoncpp25, libopencv-*, libsystemd0, libc6, libstdc++6 …) as dpkg-shlibdeps computes them
+# with their minimum versions, plus adduser for postinst. ONNX Runtime is found in the package
+# itself through the binary's $ORIGIN RUNPATH. NGINX is recommended, not required: predictd can
+# serve a remote NGINX over tcp:.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PREDICTD_CONTROL_EXTRA}")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+# Directories 0755 whatever the builder's umask; executables stripped (the debug information
+# of a RelWithDebInfo build stays in the build tree).
+set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+    GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+set(CPACK_STRIP_FILES TRUE)
+# One package of both components: the ordinary install tree and the package's own files.
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+set(CPACK_COMPONENTS_ALL Unspecified debian)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# cpack refuses a tree configured for another prefix: its settings, units and RUNPATH name
+# that prefix's paths (/usr/local/etc/predictd …), which would be wrong in a .deb.
+set(CPACK_PREDICTD_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+set(CPACK_PROJECT_CONFIG_FILE ${PREDICTD_PACKAGING_DIR}/cpack-checks.cmake)
+include(CPack)
