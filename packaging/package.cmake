@@ -1,9 +1,8 @@
 # packaging/package.cmake — the Debian package (CPack's DEB generator), included by the top-level
 # CMakeLists.txt after the install rules. Owns what only the package carries (the NGINX snippet
-# and site in /etc/nginx, the manual page, copyright, changelog, lintian overrides, maintainer
-# scripts) and the package's control fields. Everything else in the .deb is the ordinary
+# and site in /etc/nginx, copyright, changelog, lintian overrides, maintainer scripts) and the package's control fields. Everything else in the .deb is the ordinary
 # `cmake --install` tree: binary, ONNX Runtime, models, /etc/predictd, systemd units, NGINX
-# files, OpenAPI document. Build it with `cmake --build <build> --target package` (or `cpack` in
+# files, OpenAPI document, manual page. Build it with `cmake --build <build> --target package` (or `cpack` in
 # the build directory) from a tree configured with CMAKE_INSTALL_PREFIX=/usr (the default here).
 # tests/package/test-deb-chroot installs it into a fresh Debian 12 chroot and checks it.
 
@@ -24,27 +23,29 @@ install(FILES ${PREDICTD_PACKAGING_DIR}/debian/lintian-overrides
 install(FILES ${PREDICTD_PACKAGING_DIR}/debian/copyright README.md docs/design.md docs/models.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT debian EXCLUDE_FROM_ALL)
 
-# Debian wants the changelog and the manual page compressed with `gzip -9n` (no name, no time
-# stamp: the same bytes on every build).
-find_program(PREDICTD_GZIP gzip REQUIRED)
-set(PREDICTD_PACKAGE_GZIPPED changelog:debian/changelog man8/predictd.8:../docs/predictd.8)
-set(PREDICTD_PACKAGE_GZ_OUTPUTS)
-foreach(pair IN LISTS PREDICTD_PACKAGE_GZIPPED)
-  string(REPLACE ":" ";" pair "${pair}")
-  list(GET pair 0 out)
-  list(GET pair 1 in)
-  set(in ${PREDICTD_PACKAGING_DIR}/${in})
-  set(out ${PREDICTD_PACKAGE_STAGING}/${out}.gz)
-  get_filename_component(out_dir ${out} DIRECTORY)
-  add_custom_command(OUTPUT ${out} COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
-                     COMMAND ${PREDICTD_GZIP} -9n -c ${in} > ${out} DEPENDS ${in} VERBATIM)
-  list(APPEND PREDICTD_PACKAGE_GZ_OUTPUTS ${out})
-endforeach()
-add_custom_target(predictd_package_docs ALL DEPENDS ${PREDICTD_PACKAGE_GZ_OUTPUTS})
+# Debian wants the changelog compressed with `gzip -9n` (no name, no time stamp: the same bytes
+# on every build), like the manual page (CMakeLists.txt).
+add_custom_command(OUTPUT ${PREDICTD_PACKAGE_STAGING}/changelog.gz
+                   COMMAND ${PREDICTD_GZIP} -9n -c ${PREDICTD_PACKAGING_DIR}/debian/changelog
+                           > ${PREDICTD_PACKAGE_STAGING}/changelog.gz
+                   DEPENDS ${PREDICTD_PACKAGING_DIR}/debian/changelog VERBATIM)
+add_custom_target(predictd_package_changelog ALL DEPENDS ${PREDICTD_PACKAGE_STAGING}/changelog.gz)
 install(FILES ${PREDICTD_PACKAGE_STAGING}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
         COMPONENT debian EXCLUDE_FROM_ALL)
-install(FILES ${PREDICTD_PACKAGE_STAGING}/man8/predictd.8.gz
-        DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT debian EXCLUDE_FROM_ALL)
+
+# As dh_strip does: no .comment/.note sections in the binary and in ONNX Runtime (CPack's
+# CPACK_STRIP_FILES has already stripped the binary's symbols and debug information).
+install(CODE "set(PREDICTD_STRIP \"${CMAKE_STRIP}\")" COMPONENT debian EXCLUDE_FROM_ALL)
+install(CODE [[
+  file(GLOB elves "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/sbin/predictd"
+                  "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/lib/*/predictd/libonnxruntime.so.*")
+  foreach(elf IN LISTS elves)
+    if(NOT IS_SYMLINK "${elf}")
+      execute_process(COMMAND "${PREDICTD_STRIP}" --remove-section=.comment --remove-section=.note
+                              "${elf}" COMMAND_ERROR_IS_FATAL ANY)
+    endif()
+  endforeach()
+]] COMPONENT debian EXCLUDE_FROM_ALL)
 
 # The changelog's newest entry must name the version being packaged.
 file(STRINGS ${PREDICTD_PACKAGING_DIR}/debian/changelog PREDICTD_CHANGELOG_TOP LIMIT_COUNT 1)
@@ -70,9 +71,9 @@ set(CPACK_PACKAGE_VENDOR "predictd")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "predictd maintainers <predictd@example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "image-model prediction service: FastCGI workers behind NGINX")
+# The synopsis is the summary above; this is the extended description.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "image-model prediction service: FastCGI workers behind NGINX
-predictd answers predictions of ONNX image models over HTTP: NGINX passes
+    "predictd answers predictions of ONNX image models over HTTP: NGINX passes
 requests over FastCGI to a pool of prefork workers, managed by one
 supervisor process under systemd, that load every model of a model
 repository once and answer JSON (native API, TF Serving REST and the Open
