@@ -1,10 +1,12 @@
 # packaging/package.cmake — the Debian package (CPack's DEB generator), included by the top-level
 # CMakeLists.txt after the install rules. Owns what only the package carries (the NGINX snippet
-# and site in /etc/nginx, copyright, changelog, lintian overrides, maintainer scripts) and the package's control fields. Everything else in the .deb is the ordinary
-# `cmake --install` tree: binary, ONNX Runtime, models, /etc/predictd, systemd units, NGINX
-# files, OpenAPI document, manual page. Build it with `cmake --build <build> --target package` (or `cpack` in
-# the build directory) from a tree configured with CMAKE_INSTALL_PREFIX=/usr (the default here).
-# tests/package/test-deb-chroot installs it into a fresh Debian 12 chroot and checks it.
+# and site in /etc/nginx, copyright, changelog, lintian overrides, maintainer scripts) and the
+# package's control fields. Everything else in the .deb is the ordinary `cmake --install` tree:
+# binary, ONNX Runtime, models, /etc/predictd, systemd units, NGINX files, OpenAPI document,
+# manual page. Build it with `cmake --build <build> --target package` (or `cpack` in the build
+# directory) from a tree configured with CMAKE_INSTALL_PREFIX=/usr (the default here).
+# tests/package/deb-lintian runs lintian on it; tests/package/deb-chroot installs it into a fresh
+# Debian 12 chroot and checks it.
 
 set(PREDICTD_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(PREDICTD_PACKAGE_STAGING ${CMAKE_CURRENT_BINARY_DIR}/packaging)
@@ -56,7 +58,8 @@ endif()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
              ${PREDICTD_PACKAGING_DIR}/debian/changelog)
 
-# Maintainer scripts and conffiles, copied with the modes dpkg expects (CPack keeps the modes).
+# Maintainer scripts and conffiles (CONTROL_STRICT_PERMISSION below gives them the modes dpkg
+# expects).
 set(PREDICTD_CONTROL_EXTRA)
 foreach(script postinst prerm postrm conffiles)
   file(COPY ${PREDICTD_PACKAGING_DIR}/debian/${script} DESTINATION ${PREDICTD_PACKAGE_STAGING}/control)
