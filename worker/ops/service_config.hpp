@@ -14,6 +14,7 @@
 #include "api/request_limits.hpp"
 #include "models/model_source.hpp"
 #include "process/listen_socket.hpp"
+#include "process/peer_allow_list.hpp"
 
 namespace predictd {
 
@@ -33,8 +34,14 @@ struct ServiceConfig {
     // unix `listen` (predictd.sock → predictd-control.sock), none for tcp; off: none (they share
     // `listen`). Resolved against the served address by resolveControlListen().
     std::string control_listen = "auto";
-    unsigned socket_mode = 0660;  // socket_mode = 0660 (unix sockets only)
-    std::string socket_group;     // socket_group = (empty: keep the process's group)
+    // allowed_peers = auto: who may talk FastCGI to a tcp `listen` or `control_listen` (unix
+    // sockets: their file mode decides). auto = FCGI_WEB_SERVER_ADDRS from the environment (as
+    // libfcgi applications read it) if set, else loopback only. Anyone else's connection is
+    // closed before a byte is read (transport/fcgi_accept.cpp).
+    PeerAllowList allowed_peers = PeerAllowList::loopback();
+    std::string allowed_peers_origin = "auto: loopback";  // where the list came from, for logs
+    unsigned socket_mode = 0660;                          // socket_mode = 0660 (unix sockets only)
+    std::string socket_group;  // socket_group = (empty: keep the process's group)
     std::string user;    // user = (empty: keep the starting user); root switches to it after bind
     std::string group;   // group = (empty: the user's primary group)
     int backlog = 1024;  // backlog = 1024

@@ -77,4 +77,20 @@ void ServiceMetrics::noteBusy(std::uint64_t busy_now) {
     }
 }
 
+bool ServiceMetrics::noteRefused(std::int64_t now_ms, std::int64_t interval_ms,
+                                 std::uint64_t* unlogged) {
+    const std::uint64_t total = refused.fetch_add(1, std::memory_order_relaxed) + 1;
+    std::int64_t last = refused_logged_ms.load(std::memory_order_relaxed);
+    if (last != 0 && now_ms - last < interval_ms) {
+        return false;
+    }
+    // Another worker may be logging the same moment: one of them wins.
+    if (!refused_logged_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed)) {
+        return false;
+    }
+    const std::uint64_t before = refused_at_last_line.exchange(total, std::memory_order_relaxed);
+    *unlogged = total - 1 > before ? total - 1 - before : 0;
+    return true;
+}
+
 }  // namespace predictd

@@ -63,6 +63,11 @@ inline constexpr std::array<double, 8> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 1
 struct ServiceMetrics {
     std::atomic<std::int64_t> start_time_unix{0};
     std::atomic<std::uint64_t> accepted{0};  // FastCGI connections accepted by workers
+    // Connections closed unanswered: the peer is not in server.allowed_peers. The two fields
+    // after it rate-limit the log line about them across the pool (noteRefused).
+    std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::int64_t> refused_logged_ms{0};      // monotonic; 0: never logged
+    std::atomic<std::uint64_t> refused_at_last_line{0};  // `refused` when it was logged
     std::atomic<std::uint64_t> busy_now{0};  // workers busy now (the reaper fixes dead ones)
     std::atomic<std::uint64_t> max_busy{0};  // most workers busy at once
     std::atomic<std::uint64_t> max_workers_reached{0};  // times a pm wanted more than `workers`
@@ -79,6 +84,10 @@ struct ServiceMetrics {
     void recordRequest(Route route, int status, std::uint64_t micros);
     void recordInference(std::size_t images, std::uint64_t micros);
     void noteBusy(std::uint64_t busy_now);
+    // Counts one refused connection. True when it should be logged: at most one line per
+    // `interval_ms` for the whole pool, the first at once; *unlogged is then how many were
+    // refused, unlogged, since the previous line.
+    bool noteRefused(std::int64_t now_ms, std::int64_t interval_ms, std::uint64_t* unlogged);
 };
 
 }  // namespace predictd

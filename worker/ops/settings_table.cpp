@@ -9,6 +9,7 @@
 #include <Poco/StringTokenizer.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -123,6 +124,37 @@ const std::vector<Setting>& table() {
             "server.control_listen", "--control-listen", "auto",
             "socket for /health /ready /status /metrics: auto, off, unix:/path or tcp:HOST:PORT",
             [](auto& c) -> auto& { return c.control_listen; }),
+        {"server.allowed_peers", "--allowed-peers", "auto",
+         "addresses or networks (CIDR) that may talk FastCGI to a tcp listen or control_listen, "
+         "comma-separated; auto: FCGI_WEB_SERVER_ADDRS if set, else loopback",
+         [](ServiceConfig& c, const std::string& v, const SettingContext&) {
+             std::string text = v;
+             std::string origin = "server.allowed_peers";
+             if (v == "auto") {
+                 // libfcgi applications take the list from FCGI_WEB_SERVER_ADDRS (fcgiapp.c,
+                 // FCGX_Init); an explicit setting wins over it.
+                 const char* env = std::getenv("FCGI_WEB_SERVER_ADDRS");
+                 if (env == nullptr || *env == '\0') {
+                     c.allowed_peers = PeerAllowList::loopback();
+                     c.allowed_peers_origin = "auto: loopback";
+                     return;
+                 }
+                 text = env;
+                 origin = "FCGI_WEB_SERVER_ADDRS";
+             }
+             std::string why;
+             if (!PeerAllowList::parse(text, &c.allowed_peers, &why)) {
+                 throw std::invalid_argument(origin + ": " + why);
+             }
+             c.allowed_peers_origin = origin;
+         },
+         [](const ServiceConfig& c) {
+             std::string out = c.allowed_peers.describe();
+             out += " (";
+             out += c.allowed_peers_origin;
+             out += ')';
+             return out;
+         }},
         {"server.socket_mode", "--socket-mode", "0660", "octal mode of the unix socket",
          [](ServiceConfig& c, const std::string& v, const SettingContext&) {
              unsigned mode = 0;

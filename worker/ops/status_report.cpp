@@ -215,6 +215,10 @@ std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue>
            "FastCGI connections accepted by the workers.");
     line(out, "predictd_accepted_connections_total %llu\n",
          static_cast<unsigned long long>(m.accepted.load()));
+    header(out, "predictd_refused_connections_total", "counter",
+           "FastCGI connections closed unanswered: the peer is not in server.allowed_peers.");
+    line(out, "predictd_refused_connections_total %llu\n",
+         static_cast<unsigned long long>(m.refused.load()));
     if (queue) {
         header(out, "predictd_listen_queue", "gauge", "Connections waiting for a worker.");
         line(out, "predictd_listen_queue %u\n", queue->queued);

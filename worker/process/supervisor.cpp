@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <Poco/Logger.h>
+#include <Poco/Net/IPAddress.h>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
@@ -60,6 +61,39 @@ std::string describeExit(int status) {
 
 Poco::Logger& logger() {
     return Poco::Logger::get("supervisor");
+}
+
+// On a TCP socket, who may talk FastCGI (server.allowed_peers), and a warning when the list
+// is the loopback default but the socket listens beyond loopback: remote web servers would be
+// refused (safe, but say so at start rather than only when the first one is turned away).
+void logAllowedPeers(const ServiceConfig& config, const ListenSocket& main,
+                     const ListenSocket& control) {
+    bool tcp = false;
+    bool beyond_loopback = false;
+    for (const ListenSocket* s : {&main, &control}) {
+        if (!s->valid() || s->address().kind != ListenAddress::Kind::kTcp) {
+            continue;
+        }
+        tcp = true;
+        Poco::Net::IPAddress host;
+        beyond_loopback = beyond_loopback ||
+                          !Poco::Net::IPAddress::tryParse(s->address().host, host) ||
+                          !host.isLoopback();
+    }
+    if (!tcp) {
+        return;
+    }
+    std::string line = "FastCGI over tcp is allowed from ";
+    line += config.allowed_peers.describe();
+    line += " (";
+    line += config.allowed_peers_origin;
+    line += "); anyone else is refused";
+    logger().information(line);
+    if (beyond_loopback && config.allowed_peers.loopbackOnly()) {
+        logger().warning(
+            "listening beyond loopback, but only loopback peers are allowed: set "
+            "server.allowed_peers (or FCGI_WEB_SERVER_ADDRS) to the web servers' addresses");
+    }
 }
 
 }  // namespace
@@ -133,6 +167,7 @@ int Supervisor::run() {
         ", pm = " + processManagerName(config_.pm) + ", up to " + std::to_string(config_.workers) +
         " worker(s) × " + std::to_string(config_.threads_per_worker) + " thread(s), model " +
         config_.modelSource().label() + " (config: " + config_.source + ")");
+    logAllowedPeers(config_, socket_, control_);
     for (;;) {
         murderStuckWorkers();
         scaleWorkers();

@@ -13,6 +13,9 @@
 //  * One connection at a time per worker and no FastCGI keep-alive (NGINX does not set
 //    fastcgi_keep_conn): FCGX_Finish_r closes the connection, so an idle NGINX connection can
 //    never pin a worker.
+//  * On a TCP socket only server.allowed_peers may talk FastCGI: the peer is checked right after
+//    accept, before libfcgi reads a byte (transport/fcgi_accept.cpp); refusals are counted in
+//    /metrics and logged at most once per 10 s.
 //  * Our handlers use SA_RESTART so a signal arriving while reading a body does not break the
 //    read; poll() is never restarted, which is what wakes the loop.
 #include "transport/worker_loop.hpp"
@@ -41,6 +44,7 @@
 #include "ops/service_log.hpp"
 #include "ops/status_report.hpp"
 #include "process/worker_signals.hpp"
+#include "transport/fcgi_accept.hpp"
 #include "transport/fcgi_io.hpp"
 #include "transport/http_types.hpp"
 #include "transport/request_handler.hpp"
@@ -188,11 +192,32 @@ class WorkerLoop {
         }
     }
 
+    // A connection from outside server.allowed_peers was closed: counted, and logged at most
+    // once per kRefusedLogIntervalMs for the whole pool (a scanner must not flood the log).
+    void noteRefusedPeer(const Poco::Net::IPAddress& peer) {
+        std::uint64_t unlogged = 0;
+        if (metrics_.noteRefused(monotonicMs(), kRefusedLogIntervalMs, &unlogged)) {
+            std::string line = "refused a FastCGI connection from ";
+            line += peer.toString();
+            line += ": not in the allowed peers ";
+            line += config_.allowed_peers.describe();
+            line += " (";
+            line += config_.allowed_peers_origin;
+            line += ')';
+            if (unlogged > 0) {
+                line += "; ";
+                line += std::to_string(unlogged);
+                line += " more refused since the last such line";
+            }
+            log_.warning(line);
+        }
+    }
+
     void acceptorMain(Acceptor& me) {
         FCGX_Request main_req;
         FCGX_Request control_req;
-        if (FCGX_InitRequest(&main_req, ctx_.listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
-            FCGX_InitRequest(&control_req, ctx_.control_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        if (initFastCgiRequest(main_req, ctx_.listen_fd, main_tcp_) != 0 ||
+            initFastCgiRequest(control_req, ctx_.control_fd, control_tcp_) != 0) {
             log_.error("FCGX_InitRequest failed");
             failed_ = true;
             stopping_.store(true);
@@ -226,14 +251,22 @@ class WorkerLoop {
             // A waiting control connection goes first: monitoring waits for at most the request
             // in hand, never for the predictions queued on the main socket.
             FCGX_Request& req = control ? control_req : main_req;
-            int accepted = 0;
+            // TCP sockets: only server.allowed_peers may talk FastCGI (transport/fcgi_accept).
+            const bool tcp = control ? control_tcp_ : main_tcp_;
+            AcceptResult taken;
             {
                 // libfcgi's accept path takes no lock of its own (FIELD-NOTES); its threaded
                 // example serialises FCGX_Accept_r, and so do we. The socket is non-blocking,
                 // so the lock is held only for one accept() and the params read.
                 std::lock_guard<std::mutex> lock(accept_mu_);
-                accepted = FCGX_Accept_r(&req);
+                taken = acceptFastCgi(req, control ? ctx_.control_fd : ctx_.listen_fd,
+                                      tcp ? &config_.allowed_peers : nullptr);
             }
+            if (taken.refused) {
+                noteRefusedPeer(*taken.refused);
+                continue;
+            }
+            const int accepted = taken.rc;
             if (accepted < 0) {
                 // -EAGAIN: another worker or thread won the race for this connection.
                 if (accepted != -EAGAIN && accepted != -EWOULDBLOCK && accepted != -EINTR) {
@@ -288,6 +321,9 @@ class WorkerLoop {
     // is never taken for a silent one (its slot's beat is at most 1.5 periods old, plus
     // scheduling delay on a loaded machine). 1 s for the default 30 s; 250 ms for a 1 s timeout.
     const int heartbeat_ms_ = heartbeatPeriodMs(config_.timeout);
+    static constexpr std::int64_t kRefusedLogIntervalMs = 10'000;
+    const bool main_tcp_ = isTcpSocket(ctx_.listen_fd);
+    const bool control_tcp_ = isTcpSocket(ctx_.control_fd);
     Poco::Logger& log_ = Poco::Logger::get("worker");
 
     std::vector<Acceptor> acceptors_;
