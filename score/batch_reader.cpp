@@ -2,6 +2,8 @@
 // and a mutex + condition variable queue.
 #include "batch_reader.hpp"
 
+#include "text.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,7 +32,7 @@ FileRead readImageFile(const std::string& path, std::size_t max_bytes) {
     if (size > max_bytes) {
         out.error = "file_too_large";
         out.message =
-            std::to_string(size) + " bytes; --max-file-bytes is " + std::to_string(max_bytes);
+            concat(std::to_string(size), " bytes; --max-file-bytes is ", std::to_string(max_bytes));
         ::close(fd);
         return out;
     }

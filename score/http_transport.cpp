@@ -1,6 +1,8 @@
 // http_transport.cpp — Poco Net sessions with keep-alive, and host cool-downs.
 #include "http_transport.hpp"
 
+#include "text.hpp"
+
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -34,7 +36,7 @@ std::optional<BaseUrl> parseBaseUrl(const std::string& text, std::string& error)
         }
         return url;
     } catch (const Poco::Exception& e) {
-        error = text + ": " + e.displayText();
+        error = concat(text, ": ", e.displayText());
         return std::nullopt;
     }
 }

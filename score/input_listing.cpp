@@ -1,6 +1,8 @@
 // input_listing.cpp — directory walks (std::filesystem), path lists and fnmatch(3) patterns.
 #include "input_listing.hpp"
 
+#include "text.hpp"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -49,12 +51,12 @@ void walk(const std::string& dir, const InputSpec& spec, InputListing& out) {
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
     if (ec) {
-        out.errors.push_back(dir + ": " + ec.message());
+        out.errors.push_back(concat(dir, ": ", ec.message()));
         return;
     }
     for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
         if (ec) {
-            out.errors.push_back(dir + ": " + ec.message());
+            out.errors.push_back(concat(dir, ": ", ec.message()));
             return;
         }
         std::error_code type_ec;

@@ -1,5 +1,6 @@
 // json_protocol.cpp — the native JSON fallback: base64 through Poco, answers through jsoncpp.
 #include "json_protocol.hpp"
+#include "text.hpp"
 
 #include <json/json.h>
 
@@ -122,8 +123,8 @@ JsonDecoded decodeJsonAnswer(const std::string& body, std::size_t count) {
     }
     const Json::Value& list = doc["predictions"];
     if (list.size() != count) {
-        out.error = "the answer holds " + std::to_string(list.size()) + " predictions for " +
-                    std::to_string(count) + " images";
+        out.error = concat("the answer holds ", std::to_string(list.size()), " predictions for ",
+                           std::to_string(count), " images");
         return out;
     }
     std::vector<std::vector<ScoredClass>> images;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ constexpr int kExitUnavailable = 4;
 
 volatile std::sig_atomic_t g_signal = 0;
 
-extern "C" void onSignal(int sig) {
+void onSignal(int sig) {
     if (g_signal != 0) {
         ::_exit(kExitInterrupted);  // a second Ctrl-C: at once (the output stays resumable)
     }

@@ -2,6 +2,8 @@
 // snprintf).
 #include "progress_display.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -81,10 +83,10 @@ std::string clockText(double seconds) {
 
 std::string progressBar(std::size_t done, std::size_t total, double elapsed_s, std::size_t errors,
                         std::size_t width) {
-    std::string tail = "  " + std::to_string(done) + "/" + std::to_string(total) + "  " +
-                       percent(done, total) + "  " + fixed(rateOf(done, elapsed_s), 0) +
-                       " img/s  ETA " + etaText(done, total, elapsed_s) + "  errors " +
-                       std::to_string(errors);
+    const std::string tail =
+        concat("  ", std::to_string(done), "/", std::to_string(total), "  ", percent(done, total),
+               "  ", fixed(rateOf(done, elapsed_s), 0), " img/s  ETA ",
+               etaText(done, total, elapsed_s), "  errors ", std::to_string(errors));
     const std::size_t bar =
         width > tail.size() + 12 ? std::min<std::size_t>(width - tail.size() - 2, 40) : 10;
     const std::size_t filled =
@@ -102,23 +104,23 @@ std::string progressBar(std::size_t done, std::size_t total, double elapsed_s, s
 
 std::string progressLine(std::size_t done, std::size_t total, double elapsed_s,
                          std::size_t errors) {
-    return "predictd-score: " + std::to_string(done) + "/" + std::to_string(total) + " (" +
-           percent(done, total) + ") " + fixed(rateOf(done, elapsed_s), 0) + " img/s ETA " +
-           etaText(done, total, elapsed_s) + " errors " + std::to_string(errors);
+    return concat("predictd-score: ", std::to_string(done), "/", std::to_string(total), " (",
+                  percent(done, total), ") ", fixed(rateOf(done, elapsed_s), 0), " img/s ETA ",
+                  etaText(done, total, elapsed_s), " errors ", std::to_string(errors));
 }
 
 std::string summaryText(const TallySnapshot& tally, std::size_t total, std::size_t skipped,
                         double elapsed_s) {
-    std::string out = "predictd-score: " + std::to_string(tally.done) + " of " +
-                      std::to_string(total) + " images in " + fixed(elapsed_s, 1) + " s (" +
-                      fixed(rateOf(tally.done, elapsed_s), 1) + " images/s), " +
-                      std::to_string(tally.done - tally.errors) + " scored, " +
-                      std::to_string(tally.errors) + " errors";
+    std::string out =
+        concat("predictd-score: ", std::to_string(tally.done), " of ", std::to_string(total),
+               " images in ", fixed(elapsed_s, 1), " s (", fixed(rateOf(tally.done, elapsed_s), 1),
+               " images/s), ", std::to_string(tally.done - tally.errors), " scored, ",
+               std::to_string(tally.errors), " errors");
     if (skipped > 0) {
-        out += ", " + std::to_string(skipped) + " already in the output";
+        out += concat(", ", std::to_string(skipped), " already in the output");
     }
     if (tally.retries > 0) {
-        out += ", " + std::to_string(tally.retries) + " requests retried";
+        out += concat(", ", std::to_string(tally.retries), " requests retried");
     }
     out += '\n';
     if (!tally.labels.empty()) {
@@ -128,14 +130,15 @@ std::string summaryText(const TallySnapshot& tally, std::size_t total, std::size
                          [](const auto& a, const auto& b) { return a.second > b.second; });
         out += "  labels:";
         for (const auto& [label, n] : labels) {
-            out += " " + (label.empty() ? std::string("(none)") : label) + "=" + std::to_string(n);
+            out +=
+                concat(" ", label.empty() ? std::string("(none)") : label, "=", std::to_string(n));
         }
         out += '\n';
     }
     if (!tally.error_kinds.empty()) {
         out += "  errors:";
         for (const auto& [kind, n] : tally.error_kinds) {
-            out += " " + kind + "=" + std::to_string(n);
+            out += concat(" ", kind, "=", std::to_string(n));
         }
         out += '\n';
     }

@@ -1,5 +1,6 @@
 // scorer.cpp — protocol choice, the slots' loop, retries and what answers mean for the rows.
 #include "scorer.hpp"
+#include "text.hpp"
 
 #include <Poco/URI.h>
 
@@ -21,7 +22,7 @@ std::string errorKind(int status, const std::string& code) {
         case 500:
             return "inference_failed";
         default:
-            return "http_" + std::to_string(status);
+            return concat("http_", std::to_string(status));
     }
 }
 
@@ -51,14 +52,15 @@ std::string Scorer::negotiate() {
         return exchange(transport, call);
     };
     const auto unreachable = [&](const Exchange& e, const std::string& path) {
-        std::string why = e.reply.status == 0 ? e.reply.transport_error
-                                              : "HTTP " + std::to_string(e.reply.status);
-        finish(RunEnd::kUnavailable, "GET " + path + ": " + why);
+        const std::string why = e.reply.status == 0
+                                    ? e.reply.transport_error
+                                    : concat("HTTP ", std::to_string(e.reply.status));
+        finish(RunEnd::kUnavailable, concat("GET ", path, ": ", why));
         return endMessage();
     };
     const auto refused = [&](const Exchange& e, const std::string& path) {
-        finish(RunEnd::kFatal, "GET " + path + ": HTTP " + std::to_string(e.reply.status) + " " +
-                                   errorMessage(e.reply.body));
+        finish(RunEnd::kFatal, concat("GET ", path, ": HTTP ", std::to_string(e.reply.status), " ",
+                                      errorMessage(e.reply.body)));
         return endMessage();
     };
     if (config_.protocol != Protocol::kJson) {
@@ -212,11 +214,12 @@ void Scorer::scoreBatch(SlotTransport& transport, const Batch& batch) {
     const Exchange e = exchange(transport, encode(batch));
     if (e.gave_up) {
         if (!stopping()) {
-            const std::string why = e.reply.status == 0 ? e.reply.transport_error
-                                                        : "HTTP " + std::to_string(e.reply.status);
-            finish(RunEnd::kUnavailable, "no server answered after " +
-                                             std::to_string(config_.retry.max_attempts) +
-                                             " tries (last: " + why + ")");
+            const std::string why = e.reply.status == 0
+                                        ? e.reply.transport_error
+                                        : concat("HTTP ", std::to_string(e.reply.status));
+            finish(RunEnd::kUnavailable,
+                   concat("no server answered after ", std::to_string(config_.retry.max_attempts),
+                          " tries (last: ", why, ")"));
         }
         return;  // no rows: the next run scores these images
     }
@@ -279,8 +282,8 @@ void Scorer::scoreBatch(SlotTransport& transport, const Batch& batch) {
         case Outcome::kRetry: {
             std::string code;
             const std::string message = errorMessage(e.reply.body, &code);
-            finish(RunEnd::kFatal, "POST " + encode(Batch{}).path + ": HTTP " +
-                                       std::to_string(e.reply.status) + " " + message);
+            finish(RunEnd::kFatal, concat("POST ", encode(Batch{}).path, ": HTTP ",
+                                          std::to_string(e.reply.status), " ", message));
             return;
         }
     }

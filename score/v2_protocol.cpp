@@ -2,6 +2,7 @@
 // images: building it through jsoncpp would copy every image once more), answers read with
 // jsoncpp and the binary section's length-prefixed strings read byte by byte.
 #include "v2_protocol.hpp"
+#include "text.hpp"
 
 #include <json/json.h>
 
@@ -168,8 +169,8 @@ V2Decoded decodeV2Answer(const HttpReply& reply, std::size_t count) {
         return out;
     }
     if (count == 0 || strings.size() % count != 0 || strings.empty()) {
-        out.error = "the answer holds " + std::to_string(strings.size()) +
-                    " classification strings for " + std::to_string(count) + " images";
+        out.error = concat("the answer holds ", std::to_string(strings.size()),
+                           " classification strings for ", std::to_string(count), " images");
         return out;
     }
     const std::size_t k = strings.size() / count;
@@ -179,7 +180,7 @@ V2Decoded decodeV2Answer(const HttpReply& reply, std::size_t count) {
     for (std::size_t i = 0; i < strings.size(); ++i) {
         auto c = parseClassification(strings[i]);
         if (!c) {
-            out.error = "unreadable classification string '" + std::string(strings[i]) + "'";
+            out.error = concat("unreadable classification string '", strings[i], "'");
             return out;
         }
         answer.images[i / k].push_back(std::move(*c));

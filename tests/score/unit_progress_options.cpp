@@ -28,8 +28,8 @@ TEST(ScoreProgress, BarShowsDoneTotalRateEtaAndErrors) {
 }
 
 TEST(ScoreProgress, LineAndSummary) {
-    EXPECT_EQ(progressLine(5, 10, 2.0, 1),
-              "predictd-score: 5/10 (50.0%) 2 img/s ETA 0:03 errors 1");
+    EXPECT_EQ(progressLine(5, 10, 5.0, 1),
+              "predictd-score: 5/10 (50.0%) 1 img/s ETA 0:05 errors 1");
     TallySnapshot t;
     t.done = 10;
     t.errors = 2;
