@@ -203,17 +203,17 @@ int run(const ScoreOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    const ParsedOptions parsed = parseScoreOptions(args);
-    if (!parsed.options) {
-        std::cerr << "predictd-score: " << parsed.error << " (see --help)\n";
-        return kExitFatal;
-    }
-    if (parsed.options->help) {
-        std::cout << scoreUsage();
-        return kExitOk;
-    }
     try {
+        const std::vector<std::string> args(argv + 1, argv + argc);
+        const ParsedOptions parsed = parseScoreOptions(args);
+        if (!parsed.options) {
+            std::cerr << "predictd-score: " << parsed.error << " (see --help)\n";
+            return kExitFatal;
+        }
+        if (parsed.options->help) {
+            std::cout << scoreUsage();
+            return kExitOk;
+        }
         return run(*parsed.options);
     } catch (const std::exception& e) {
         return fatal(e.what());

@@ -122,7 +122,7 @@ void Scorer::start(std::vector<std::string> paths) {
     reader_ = std::make_unique<BatchReader>(std::move(paths), config_.batch, [this](ScoreRow row) {
         row.model = config_.model;
         row.version = version_;
-        emit(std::move(row));
+        emit(row);
     });
     const std::lock_guard lock(mutex_);
     running_ = std::max(config_.concurrency, 1);
@@ -264,7 +264,7 @@ void Scorer::scoreBatch(SlotTransport& transport, const Batch& batch) {
                 row.model = config_.model;
                 row.version = version;
                 row.top_k = std::move((*classes)[i]);
-                emit(std::move(row));
+                emit(row);
             }
             return;
         }
@@ -339,7 +339,7 @@ double Scorer::randomUnit() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
 }
 
-void Scorer::emit(ScoreRow row) {
+void Scorer::emit(const ScoreRow& row) {
     if (writer_.add(row)) {
         tally_.record(row);
     }
@@ -352,7 +352,7 @@ void Scorer::emitError(const ImageFile& image, std::string kind, std::string mes
     row.version = version_;
     row.error = std::move(kind);
     row.message = std::move(message);
-    emit(std::move(row));
+    emit(row);
 }
 
 }  // namespace predictd::score

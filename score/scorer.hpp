@@ -82,7 +82,7 @@ class Scorer {
     void scoreBatch(SlotTransport& transport, const Batch& batch);
     Exchange exchange(SlotTransport& transport, const HttpCall& call);
     HttpCall encode(const Batch& batch) const;
-    void emit(ScoreRow row);
+    void emit(const ScoreRow& row);
     void emitError(const ImageFile& image, std::string kind, std::string message);
     void finish(RunEnd end, std::string message);
     bool stopping() const { return stop_.load(std::memory_order_relaxed); }
