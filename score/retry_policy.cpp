@@ -39,11 +39,19 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(
         }
         return std::chrono::milliseconds(std::min<long long>(seconds, 86'400) * 1000);
     }
+    // Poco's parser is lenient (any text "parses"): an HTTP-date also ends in GMT (RFC 9110
+    // §5.6.7: IMF-fixdate, the format senders use) and names a year after 1970.
+    if (text.size() < 20 || text.compare(text.size() - 3, 3, "GMT") != 0) {
+        return std::nullopt;
+    }
     try {
         int tzd = 0;
         Poco::DateTime when =
             Poco::DateTimeParser::parse(Poco::DateTimeFormat::HTTP_FORMAT, text, tzd);
         when.makeUTC(tzd);
+        if (when.year() < 1970) {
+            return std::nullopt;
+        }
         const auto at = std::chrono::system_clock::time_point(
             std::chrono::microseconds(when.timestamp().epochMicroseconds()));
         const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);

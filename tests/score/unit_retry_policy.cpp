@@ -36,6 +36,7 @@ TEST(ScoreRetryPolicy, RetryAfterHttpDate) {
     const auto epoch = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
     EXPECT_EQ(parseRetryAfter("Sun, 06 Nov 1994 08:49:47 GMT", epoch), milliseconds(10'000));
     EXPECT_EQ(parseRetryAfter("Sun, 06 Nov 1994 08:49:30 GMT", epoch), milliseconds(0));
+    EXPECT_FALSE(parseRetryAfter("soon, at some point, GMT", epoch));
 }
 
 TEST(ScoreRetryPolicy, BackoffGrowsWithinBoundsAndHonoursRetryAfter) {
