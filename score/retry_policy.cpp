@@ -69,8 +69,9 @@ std::chrono::milliseconds RetryPolicy::backoff(
     }
     wait = std::min<long long>(wait, cap.count());
     unit = std::clamp(unit, 0.0, 1.0);
-    const auto jittered = std::chrono::milliseconds(
-        wait / 2 + static_cast<long long>(unit * static_cast<double>(wait / 2)));
+    const long long half = wait / 2;
+    const auto jittered =
+        std::chrono::milliseconds(half + static_cast<long long>(unit * static_cast<double>(half)));
     if (retry_after) {
         return std::max(jittered, std::min(*retry_after, retry_after_cap));
     }

@@ -23,6 +23,7 @@
 
 #include "resume_journal.hpp"
 #include "service_harness.hpp"
+#include "text.hpp"  // concat: GCC 12 -Wrestrict (bug 105329) on "literal" + std::string&&
 
 namespace predictd::testing {
 namespace {
@@ -86,9 +87,10 @@ class ScoreTest : public ::testing::Test {
         for (int d = 0; d < 10; ++d) {
             const std::string png = samplePng(d);
             for (int i = 0; i < per_digit; ++i) {
-                const fs::path p = fs::path(dir_) / under / ("set" + std::to_string(i % 7)) /
-                                   ("sub" + std::to_string(i % 3)) /
-                                   ("d" + std::to_string(d) + "_" + std::to_string(i) + ".png");
+                const fs::path p =
+                    fs::path(dir_) / under / score::concat("set", std::to_string(i % 7)) /
+                    score::concat("sub", std::to_string(i % 3)) /
+                    score::concat("d", std::to_string(d), "_", std::to_string(i), ".png");
                 fs::create_directories(p.parent_path());
                 std::ofstream(p, std::ios::binary) << png;
                 paths.insert(p.string());
@@ -112,7 +114,7 @@ class ScoreTest : public ::testing::Test {
                                       "--output",
                                       output,
                                       "--url",
-                                      "http://127.0.0.1:" + std::to_string(s.port())};
+                                      score::concat("http://127.0.0.1:", std::to_string(s.port()))};
         argv.insert(argv.end(), extra.begin(), extra.end());
         return argv;
     }
@@ -192,6 +194,7 @@ TEST_F(ScoreTest, ScoresADirectoryOfDigitsWithTheRightLabels) {
     expectEachPathOnce(rows, images);
     expectDigitLabels(rows);
     std::vector<std::string> order;
+    order.reserve(rows.size());
     for (const Row& r : rows) {
         order.push_back(r.path);
     }
@@ -292,7 +295,7 @@ TEST_F(ScoreTest, OneOfTwoUrlsDownStillScoresEverything) {
     ASSERT_TRUE(service.waitReady());
     const auto images = makeDigits(20);
     const std::string out = dir_ + "/out.jsonl";
-    const std::string down = "http://127.0.0.1:" + std::to_string(freeTcpPort());
+    const std::string down = score::concat("http://127.0.0.1:", std::to_string(freeTcpPort()));
     EXPECT_EQ(run(command(service, out, {"--url", down, "--batch", "4", dir_ + "/images"})), 0)
         << readFile(log());
     const auto rows = readRows(out);
@@ -357,6 +360,7 @@ TEST_F(ScoreTest, ProgressBarOnATerminal) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         std::vector<char*> args;
+        args.reserve(argv.size() + 1);
         for (const std::string& a : argv) {
             args.push_back(const_cast<char*>(a.c_str()));
         }

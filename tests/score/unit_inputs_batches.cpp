@@ -13,6 +13,7 @@
 
 #include "batch_reader.hpp"
 #include "input_listing.hpp"
+#include "text.hpp"  // concat: GCC 12 -Wrestrict (bug 105329)
 
 namespace predictd::score {
 namespace {
@@ -98,8 +99,9 @@ TEST_F(ScoreFiles, FileErrorsBecomeRowKinds) {
 
 TEST_F(ScoreFiles, ReaderPacksBatchesByCountAndBytesAndReportsBadFiles) {
     std::vector<std::string> paths;
+    paths.reserve(9);
     for (int i = 0; i < 7; ++i) {
-        paths.push_back(put("f" + std::to_string(i), std::string(10, 'a')));
+        paths.push_back(put(concat("f", std::to_string(i)), std::string(10, 'a')));
     }
     paths.insert(paths.begin() + 2, dir_ + "/missing");
     paths.push_back(put("huge", std::string(35, 'h')));  // over the batch bytes: alone
@@ -132,7 +134,7 @@ TEST_F(ScoreFiles, ReaderStopsWhenAsked) {
     BatchLimits limits;
     limits.images = 1;
     limits.queued_batches = 2;
-    BatchReader reader(paths, limits, [](ScoreRow) {});
+    BatchReader reader(paths, limits, [](const ScoreRow&) {});
     ASSERT_TRUE(reader.next());
     reader.stop();
     EXPECT_FALSE(reader.next());
