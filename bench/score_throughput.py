@@ -4,7 +4,7 @@ one stack (NGINX from the dev template + one Release predictd over the model rep
 the same run, for the MNIST digits and the photo model; and the client's CPU seconds per image.
 
   bench/score_throughput.py --predictd BUILD/predictd --score BUILD/predictd-score
-      [--mnist 100000] [--photos 10000] [--batch 16] [--concurrency 8] [--workers 2]
+      [--mnist 100000] [--photos 10000] [--batch 32] [--concurrency 8] [--workers 2]
       [--duration 10] [--connections 64]
 
 Capacity: wrk at --connections connections (bench/post_requests.lua) on the server's fastest
@@ -65,7 +65,7 @@ def main():
     ap.add_argument("--score", required=True)
     ap.add_argument("--mnist", type=int, default=100000)
     ap.add_argument("--photos", type=int, default=10000)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--duration", type=int, default=10)

@@ -47,7 +47,7 @@ Poco::Util::OptionSet optionTable() {
         "GLOB", true);
     add("exclude", "x", "skip files matching this glob (repeatable)", "GLOB", true);
     add("top-k", "k", "classes per row (default 3)", "K");
-    add("batch", "b", "images per request (default 16)", "N");
+    add("batch", "b", "images per request (default 32)", "N");
     add("max-request-bytes", "", "image bytes per request at most (default 4194304)", "N");
     add("max-file-bytes", "", "a larger file is an error row, never sent (default 67108864)", "N");
     add("concurrency", "c", "requests in flight (default 8)", "N");

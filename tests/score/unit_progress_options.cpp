@@ -104,7 +104,7 @@ TEST(ScoreOptions, DefaultsAndUsageErrors) {
     ASSERT_TRUE(p.options) << p.error;
     EXPECT_EQ(p.options->urls, (std::vector<std::string>{"http://127.0.0.1:8080"}));
     EXPECT_EQ(p.options->format, OutputFormat::kJsonLines);
-    EXPECT_EQ(p.options->batch, 16u);
+    EXPECT_EQ(p.options->batch, 32u);
 
     EXPECT_FALSE(parseScoreOptions({"-o", "out", "dir"}).options);          // no model
     EXPECT_FALSE(parseScoreOptions({"-m", "mnist", "dir"}).options);        // no output
