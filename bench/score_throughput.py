@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--mnist", type=int, default=100000)
     ap.add_argument("--photos", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--photo-batch", type=int, default=0, help="the photos' --batch (0: --batch)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--duration", type=int, default=10)
@@ -87,9 +88,10 @@ def main():
             caps = {b: capacity(s.port, model, images, b, args.connections, args.duration, tmp)
                     for b in sorted(sizes)}
             best = max(c[0] for c in caps.values())
+            batch = args.batch if model == "mnist" or not args.photo_batch else args.photo_batch
             r = score(args.score, s.port, model, directory, os.path.join(tmp, model + ".jsonl"),
-                      args.batch, args.concurrency)
-            r.update(model=model, images=count, capacity={str(b): c[0] for b, c in caps.items()},
+                      batch, args.concurrency)
+            r.update(model=model, images=count, batch=batch, capacity={str(b): c[0] for b, c in caps.items()},
                      capacity_failures={str(b): c[1] for b, c in caps.items()},
                      client_ips=count / r["wall_s"], share=count / r["wall_s"] / best,
                      cpu_ms_per_image=1000 * r["cpu_s"] / count)
@@ -98,13 +100,13 @@ def main():
             if r["rows"] != count or r["errors"] or r["exit"] != 0:
                 print(f"{model}: the run is not complete: {r}", file=sys.stderr)
     print(f"\nworkers {args.workers}; capacity: wrk, {args.connections} connections, v2 binary; "
-          f"client: --batch {args.batch} --concurrency {args.concurrency}\n")
-    print("| model | images | capacity img/s (batch 1 / 4 / N) | predictd-score img/s | "
+          f"client: --concurrency {args.concurrency}\n")
+    print("| model | images | capacity img/s (batch 1 / 4 / N) | predictd-score --batch | img/s | "
           "share of capacity | client CPU ms/image | rows / errors |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         caps = " / ".join(f"{v:.0f}" for v in r["capacity"].values())
-        print(f"| {r['model']} | {r['images']} | {caps} | {r['client_ips']:.0f} | "
+        print(f"| {r['model']} | {r['images']} | {caps} | {r['batch']} | {r['client_ips']:.0f} | "
               f"{100 * r['share']:.0f} % | {r['cpu_ms_per_image']:.3f} | "
               f"{r['rows']} / {r['errors']} |")
     subprocess.run(["rm", "-rf", tmp])
