@@ -42,7 +42,7 @@ std::string slurp(const std::string& path) {
     return s.str();
 }
 
-class TempDir : public ::testing::Test {
+class ScoreTempDir : public ::testing::Test {
   protected:
     void SetUp() override {
         std::string templ = (std::filesystem::temp_directory_path() / "score-unit-XXXXXX").string();
@@ -98,7 +98,7 @@ TEST(ScoreOutputFormat, RowsReadBackInBothFormats) {
     EXPECT_FALSE(readRecord("{\"pa", OutputFormat::kJsonLines, r));
 }
 
-TEST_F(TempDir, WriterAppendsWholeRowsAndTheHeaderOnce) {
+TEST_F(ScoreTempDir, WriterAppendsWholeRowsAndTheHeaderOnce) {
     const std::string out = dir_ + "/out.csv";
     {
         OutputWriter w(out, OutputFormat::kCsv, csvHeader());
@@ -117,7 +117,7 @@ TEST_F(TempDir, WriterAppendsWholeRowsAndTheHeaderOnce) {
                               formatRow(failed("b.png"), OutputFormat::kCsv));
 }
 
-TEST_F(TempDir, WriterFlushesWhenAChunkIsFull) {
+TEST_F(ScoreTempDir, WriterFlushesWhenAChunkIsFull) {
     const std::string out = dir_ + "/out.jsonl";
     OutputWriter::Options o;
     o.chunk_bytes = 1;
@@ -126,7 +126,7 @@ TEST_F(TempDir, WriterFlushesWhenAChunkIsFull) {
     EXPECT_EQ(slurp(out), formatRow(scored("a.png"), OutputFormat::kJsonLines));
 }
 
-TEST_F(TempDir, JournalCutsATornLastLineAndListsDonePaths) {
+TEST_F(ScoreTempDir, JournalCutsATornLastLineAndListsDonePaths) {
     const std::string out = dir_ + "/out.jsonl";
     const std::string whole = formatRow(scored("a.png"), OutputFormat::kJsonLines) +
                               formatRow(failed("b.png"), OutputFormat::kJsonLines);
@@ -145,7 +145,7 @@ TEST_F(TempDir, JournalCutsATornLastLineAndListsDonePaths) {
     EXPECT_EQ(again.rows, 2u);
 }
 
-TEST_F(TempDir, JournalOfCsvSkipsTheHeaderAndKeepsQuotedNewlines) {
+TEST_F(ScoreTempDir, JournalOfCsvSkipsTheHeaderAndKeepsQuotedNewlines) {
     const std::string out = dir_ + "/out.csv";
     std::ofstream(out, std::ios::binary)
         << csvHeader() << formatRow(scored("new\nline.png"), OutputFormat::kCsv) << "\"torn\nrow";
@@ -158,7 +158,7 @@ TEST_F(TempDir, JournalOfCsvSkipsTheHeaderAndKeepsQuotedNewlines) {
     EXPECT_EQ(slurp(out), csvHeader() + formatRow(scored("new\nline.png"), OutputFormat::kCsv));
 }
 
-TEST_F(TempDir, JournalRefusesTheOtherFormatAndAcceptsNoFile) {
+TEST_F(ScoreTempDir, JournalRefusesTheOtherFormatAndAcceptsNoFile) {
     std::string error;
     const JournalState none = readJournal(dir_ + "/missing.jsonl", OutputFormat::kJsonLines, error);
     EXPECT_EQ(error, "");
@@ -169,7 +169,7 @@ TEST_F(TempDir, JournalRefusesTheOtherFormatAndAcceptsNoFile) {
     EXPECT_NE(error.find("JSON Lines"), std::string::npos) << error;
 }
 
-TEST_F(TempDir, SortedRewriteOrdersRowsByPath) {
+TEST_F(ScoreTempDir, SortedRewriteOrdersRowsByPath) {
     const std::string out = dir_ + "/out.csv";
     std::ofstream(out) << csvHeader() << formatRow(scored("c.png"), OutputFormat::kCsv)
                        << formatRow(failed("a.png"), OutputFormat::kCsv)
