@@ -2,7 +2,7 @@
 benchmark tools (compare_builds.py, soak.py): start/stop, the held-out request bodies, one wrk
 run parsed from post_digits.lua's summary. (bench/run's stacks.py does the same for every
 stack, with more bookkeeping.)"""
-import base64, json, os, re, shutil, signal, socket, subprocess, tempfile, time
+import base64, glob, json, os, re, shutil, signal, socket, subprocess, tempfile, time
 
 import cv2
 import numpy as np
@@ -25,8 +25,23 @@ def write_bodies(path):
             f.write(json.dumps({"image": base64.b64encode(png.tobytes()).decode()}) + "\n")
 
 
+def session_cpu_seconds(sid):
+    """User + system CPU seconds of the live processes of session `sid` (a process started with
+    start_new_session: predictd's supervisor and workers, or NGINX's master and workers)."""
+    ticks = 0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(stat).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields[0] is the state; the session is field 6 of stat(5)
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class DevStack:
-    """`with DevStack(binary, model, flags, workers) as s:` — s.port, s.predictd (Popen)."""
+    """`with DevStack(binary, model, flags, workers) as s:` — s.port, s.predictd (Popen).
+    `model`: an .onnx file (--model) or a model repository directory (--model-repository)."""
 
     def __init__(self, binary, model, flags=(), workers=2, log=None):
         self.binary, self.model, self.flags, self.workers, self.log = binary, model, list(flags), workers, log
@@ -43,17 +58,23 @@ class DevStack:
             conf = conf.replace(k, v)
         open(os.path.join(self.tmp, "nginx.conf"), "w").write(conf)
         out = self.log or subprocess.DEVNULL
+        source = "--model-repository" if os.path.isdir(self.model) else "--model"
         self.predictd = subprocess.Popen([self.binary, "--listen", "unix:" + sock, "--socket-mode", "0666",
-                                          "--workers", str(self.workers), "--model", self.model] + self.flags,
-                                         stdout=out, stderr=out)
+                                          "--workers", str(self.workers), source, self.model] + self.flags,
+                                         stdout=out, stderr=out, start_new_session=True)
         self.nginx = subprocess.Popen(["nginx", "-p", self.tmp, "-c", os.path.join(self.tmp, "nginx.conf"),
-                                       "-e", "stderr"], stderr=subprocess.DEVNULL)
-        for _ in range(100):
+                                       "-e", "stderr"], stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(300):
             if subprocess.run(["curl", "-fs", f"http://127.0.0.1:{self.port}/ready"],
                               capture_output=True).returncode == 0:
-                break
+                return self
             time.sleep(0.1)
-        return self
+        self.__exit__()
+        raise SystemExit("predictd did not become ready within 30 s")
+
+    def cpu_seconds(self):
+        """CPU seconds used so far by predictd's and NGINX's live processes."""
+        return session_cpu_seconds(self.predictd.pid) + session_cpu_seconds(self.nginx.pid)
 
     def __exit__(self, *exc):
         self.predictd.send_signal(signal.SIGTERM)

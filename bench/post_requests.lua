@@ -31,16 +31,5 @@ function request()
   return requests[counter]
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  local p = function(q) return latency:percentile(q) / 1000.0 end
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_s":%.6f,"bytes":%d,' ..
-    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_ms":{"min":%.3f,"mean":%.3f,"max":%.3f,"stdev":%.3f,' ..
-    '"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"p999":%.3f}}\n',
-    summary.requests, summary.duration / 1e6, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min / 1000.0, latency.mean / 1000.0, latency.max / 1000.0, latency.stdev / 1000.0,
-    p(50), p(90), p(95), p(99), p(99.9)))
-end
+-- The summary line (WRK_JSON), shared with the other wrk scripts: wrk_summary.lua beside this one.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_summary.lua")

@@ -15,13 +15,13 @@ q85); `--batch` images per request. Before the load, every protocol's first requ
 answered 200 with the same top-1 class as /predict gives, so the rows measure equal work.
 Output answers: the full probabilities on every protocol (v2 binary: as binary FP32).
 """
-import argparse, base64, glob, json, os, re, statistics, struct, subprocess, sys, tempfile
+import argparse, base64, glob, json, os, re, statistics, struct, subprocess, tempfile
 import urllib.request
 
 import cv2
 import numpy as np
 
-from dev_stack import ROOT, free_port
+from dev_stack import ROOT, DevStack
 
 PROTOCOLS = ["v2-binary", "v2-json", "tfs-b64", "predict"]
 
@@ -108,6 +108,18 @@ def write_requests(path, reqs):
             f.write(body)
 
 
+def answered(port):
+    """Prediction requests answered 200 so far, from predictd's /metrics (every route but the
+    operational ones)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    n = 0
+    for m in re.finditer(r'^predictd_requests_total\{route="([^"]*)",status="200"\} (\d+)$', text,
+                         re.M):
+        if m.group(1) not in ("/metrics", "/status", "/health", "/ready"):
+            n += int(m.group(2))
+    return n
+
+
 def wrk(port, conns, seconds, requests_file, drain):
     """One closed-loop wrk run, then one request (`drain`) answered: wrk leaves up to `conns`
     requests queued at the workers when it stops, and the next run must not inherit them."""
@@ -119,47 +131,6 @@ def wrk(port, conns, seconds, requests_file, drain):
     j["failures"] = sum(j["errors"].values())
     post(port, drain)
     return j
-
-
-class Stack:
-    """NGINX (the dev template) + predictd over the repository's models, in a temp dir."""
-
-    def __init__(self, binary, workers, flags):
-        self.binary, self.workers, self.flags = binary, workers, flags
-
-    def __enter__(self):
-        self.tmp = tempfile.mkdtemp(prefix="predictd-proto-")
-        os.chmod(self.tmp, 0o755)
-        self.port = free_port()
-        sock = os.path.join(self.tmp, "p.sock")
-        conf = open(os.path.join(ROOT, "nginx/predictd-dev.conf.in")).read()
-        for k, v in {"@PREFIX@": self.tmp, "@LISTEN@": f"127.0.0.1:{self.port}", "@SOCKET@": sock,
-                     "@CONTROL_SOCKET@": sock[:-5] + "-control.sock", "@SOURCE_DIR@": ROOT}.items():
-            conf = conf.replace(k, v)
-        open(os.path.join(self.tmp, "nginx.conf"), "w").write(conf)
-        self.predictd = subprocess.Popen(
-            [self.binary, "--listen", "unix:" + sock, "--socket-mode", "0666", "--workers",
-             str(self.workers), "--model-repository", os.path.join(ROOT, "model")] + self.flags,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self.nginx = subprocess.Popen(["nginx", "-p", self.tmp, "-c",
-                                       os.path.join(self.tmp, "nginx.conf"), "-e", "stderr"],
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
-        for _ in range(300):
-            if subprocess.run(["curl", "-fs", f"http://127.0.0.1:{self.port}/ready"],
-                              capture_output=True).returncode == 0:
-                return self
-            subprocess.run(["sleep", "0.1"])
-        self.__exit__()
-        raise SystemExit("predictd did not become ready")
-
-    def __exit__(self, *exc):
-        import shutil, signal
-        self.predictd.send_signal(signal.SIGTERM)
-        self.nginx.send_signal(signal.SIGQUIT)
-        self.predictd.wait(timeout=30)
-        self.nginx.wait(timeout=30)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
 
 
 def main():
@@ -190,7 +161,8 @@ def main():
               + ", ".join(f"{p} {sizes[m, p] / 1024:.1f} KB" for p in protocols), flush=True)
     results = {k: [] for k in files}
     for r in range(args.rounds):
-        with Stack(args.predictd, args.workers, args.predictd_arg) as s:
+        with DevStack(args.predictd, os.path.join(ROOT, "model"), args.predictd_arg,
+                      args.workers) as s:
             for m in models:
                 images = digit_images()[:args.batch] if m == "mnist" else photo_images()[:args.batch]
                 want = {p: top1(p, *post(s.port, make_request(p, m, images))) for p in protocols}
@@ -200,26 +172,37 @@ def main():
                 for p in order:
                     first = make_request(p, m, images)
                     wrk(s.port, args.concurrency, 2, files[m, p], first)  # warm-up
+                    n0, cpu0 = answered(s.port), s.cpu_seconds()
                     j = wrk(s.port, args.concurrency, args.duration, files[m, p], first)
+                    # CPU per image: both processes' CPU over every request answered in the run
+                    # (those still queued when wrk stopped included, the drain request not):
+                    # far less sensitive to a noisy machine than images/s.
+                    cpu = (s.cpu_seconds() - cpu0) / max(1, (answered(s.port) - n0 - 1) * args.batch)
                     ips = (j["requests"] - j["failures"]) * args.batch / j["duration_s"]
                     results[m, p].append((ips, j["latency_ms"]["p50"], j["latency_ms"]["p99"],
-                                          j["failures"]))
+                                          j["failures"], cpu * 1e3))
                     print(f"round {r + 1} {m} {p}: {ips:.1f} images/s p50 "
                           f"{j['latency_ms']['p50']:.1f} ms p99 {j['latency_ms']['p99']:.1f} ms "
-                          f"failures {j['failures']}", flush=True)
+                          f"failures {j['failures']} CPU {cpu * 1e3:.3f} ms/image", flush=True)
     print(f"\n{args.concurrency} connections, {args.batch} image(s) per request, medians of "
           f"{args.rounds} rounds\n")
-    print("| model | protocol | mean body | images/s | vs /predict | p50 ms | p99 ms | failures |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | protocol | mean body | images/s | vs /predict | p50 ms | p99 ms | failures "
+          "| CPU ms/image | vs /predict |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m in models:
         base = statistics.median(x[0] for x in results[m, "predict"]) if "predict" in protocols else None
+        base_cpu = (statistics.median(x[4] for x in results[m, "predict"])
+                    if "predict" in protocols else None)
         for p in protocols:
             rows = results[m, p]
             ips = statistics.median(x[0] for x in rows)
             ratio = f"{ips / base:.2f}x" if base else "-"
+            cpu = statistics.median(x[4] for x in rows)
+            cpu_ratio = f"{cpu / base_cpu:.2f}x" if base_cpu else "-"
             print(f"| {m} | {p} | {sizes[m, p] / 1024:.1f} KB | {ips:.1f} | {ratio} | "
                   f"{statistics.median(x[1] for x in rows):.1f} | "
-                  f"{statistics.median(x[2] for x in rows):.1f} | {sum(x[3] for x in rows)} |")
+                  f"{statistics.median(x[2] for x in rows):.1f} | {sum(x[3] for x in rows)} | "
+                  f"{cpu:.3f} | {cpu_ratio} |")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
+#include <vector>
+
+#include <Poco/RegularExpression.h>
 
 #include "service_harness.hpp"
 
@@ -16,8 +18,10 @@ namespace predictd::testing {
 namespace {
 
 bool hasCurl(const std::string& command) {
-    static const std::regex kCurl(R"((^|[\s|;&(])curl\s)");
-    return std::regex_search(command, kCurl);
+    // Poco's PCRE, not std::regex: GCC 12 warns (-Wmaybe-uninitialized) inside <regex> at -O2.
+    static const Poco::RegularExpression kCurl(R"((^|[\s|;&(])curl\s)");
+    Poco::RegularExpression::Match m;
+    return kCurl.match(command, m) > 0;
 }
 
 // Whether `line` leaves the statement open: an unclosed quote (state carried in `quote`), or a
@@ -47,9 +51,10 @@ bool continues(const std::string& line, char& quote) {
 
 // The closing word of a here-document the line opens (`<<EOF`, `<<'EOF'`, `<<-"EOF"`), or "".
 std::string heredocDelimiter(const std::string& line) {
-    static const std::regex kHeredoc(R"((^|[^<])<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?)");
-    std::smatch m;
-    return std::regex_search(line, m, kHeredoc) ? m[2].str() : std::string();
+    static const Poco::RegularExpression kHeredoc(
+        R"((^|[^<])<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?)");
+    std::vector<std::string> groups;
+    return kHeredoc.split(line, groups) > 2 ? groups[2] : std::string();
 }
 
 std::string trimLeft(const std::string& s) {
@@ -245,7 +250,7 @@ ExampleRun runReadmeExamples(const std::string& markdown, int port,
             std::filesystem::create_symlink(entry.path(), link);
         }
     }
-    static const std::regex kHostPort(R"((localhost|127\.0\.0\.1):[0-9]+)");
+    static const Poco::RegularExpression kHostPort(R"((localhost|127\.0\.0\.1):[0-9]+)");
     const std::string target = "127.0.0.1:" + std::to_string(port);
     int block_number = 0;
     for (const ReadmeBlock& block : readmeCurlBlocks(markdown)) {
@@ -257,7 +262,9 @@ ExampleRun runReadmeExamples(const std::string& markdown, int port,
         script << "curl() { command curl --max-time 30 \"$@\" "
                   "-w '%{stderr}\\n@@status %{http_code} %{url_effective}\\n'; }\n";
         for (std::size_t i = 0; i < block.statements.size(); ++i) {
-            script << std::regex_replace(block.statements[i].command, kHostPort, target) << "\n"
+            std::string command = block.statements[i].command;
+            kHostPort.subst(command, target, Poco::RegularExpression::RE_GLOBAL);
+            script << command << "\n"
                    << "printf '\\n@@end " << i << "\\n'; printf '\\n@@end " << i << "\\n' >&2\n";
         }
         const std::string base = scratch_dir + "/block-" + std::to_string(block_number);

@@ -119,6 +119,11 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     ASSERT_EQ(s.post("/predict", R"({"image": 1})").status, 400);
     ASSERT_EQ(s.post("/predict", predictBody(samplePng(1)), "text/plain").status, 415);
     ASSERT_EQ(s.get("/nope").status, 404);  // answered by NGINX: no worker counts it
+    // One per protocol family: each counts under its own route label.
+    ASSERT_EQ(s.post("/models/mnist/predict", predictBody(samplePng(2))).status, 200);
+    ASSERT_EQ(s.get("/v1/models/mnist").status, 200);
+    ASSERT_EQ(s.get("/v2/models/mnist").status, 200);
+    ASSERT_EQ(s.get("/v2/models/nope").status, 404);
 
     HttpResult r = s.get("/metrics");
     ASSERT_EQ(r.status, 200);
@@ -128,7 +133,11 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=400}"].asDouble(), 1);
     EXPECT_EQ(m["predictd_requests_total{route=/predict,status=415}"].asDouble(), 1);
     EXPECT_FALSE(m.isMember("predictd_requests_total{route=other,status=404}"));
-    EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 9);
+    EXPECT_EQ(m["predictd_requests_total{route=/models,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v1,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v2,status=200}"].asDouble(), 1);
+    EXPECT_EQ(m["predictd_requests_total{route=/v2,status=404}"].asDouble(), 1);
+    EXPECT_GE(m["predictd_request_duration_seconds_count{}"].asDouble(), 13);
     EXPECT_EQ(m["predictd_request_duration_seconds_bucket{le=+Inf}"].asDouble(),
               m["predictd_request_duration_seconds_count{}"].asDouble());
     EXPECT_EQ(
@@ -525,7 +534,17 @@ TEST(Operations, SocketActivationServesOnTheInheritedSocket) {
     // predictd with LISTEN_FDS=1, as systemd does with predictd.socket.
     PredictdService::Options o;
     o.listen_flag = false;
-    o.launcher = {"/usr/bin/systemd-socket-activate", "-l", "@SOCKET@"};
+    // It passes on only the environment it is told to (-E): the sanitizers' settings too, so a
+    // sanitized build reports to tools/test-sanitizers' logs with its suppressions.
+    o.launcher = {"/usr/bin/systemd-socket-activate",
+                  "-l",
+                  "@SOCKET@",
+                  "-E",
+                  "ASAN_OPTIONS",
+                  "-E",
+                  "LSAN_OPTIONS",
+                  "-E",
+                  "UBSAN_OPTIONS"};
     o.extra_args = {"--socket-mode", "0666"};  // for the control socket predictd binds itself
     PredictdService s(o);
     // It creates the socket 0644; NGINX's workers (nobody, when tests run as root) need write.

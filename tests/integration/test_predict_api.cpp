@@ -216,7 +216,9 @@ TEST_F(PredictApi, NginxAnswersWrongMethodsAndUnknownPathsWithoutAWorker) {
         {"GET", "/nope", 404, ""},
         {"POST", "/v3/models/x:predict", 404, ""},
         {"GET", "/predict/", 404, ""},
-        {"GET", "/", 404, ""},
+        {"POST", "/", 405, "GET, HEAD"},  // GET / is the page to try it (web/), from NGINX
+        {"GET", "/ui/", 404, ""},
+        {"GET", "/ui/missing.js", 404, ""},
     };
     const auto accepted = [] {
         return parseJson(service_->get("/status").body)["accepted_conn"].asUInt64();

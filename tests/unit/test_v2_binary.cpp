@@ -397,8 +397,8 @@ TEST_F(V2BinaryHandler, BadBinaryGetsTheProtocolsErrorShape) {
     }
     // The header longer than the body.
     RequestHandler h(*models_, RequestLimits{});
-    HttpRequest req{"POST", "/v2/models/mnist/infer", "", "application/octet-stream", "{}"};
-    req.inference_header_length = "3";
+    const HttpRequest req{"POST", "/v2/models/mnist/infer", "", "application/octet-stream",
+                          "{}",   std::string("3")};
     const HttpResponse r = h.handle(req);
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_TRUE(parse(r.body)["error"].isString()) << r.body;

@@ -2,6 +2,7 @@
 #include "ops/service_metrics.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace predictd {
 
@@ -16,12 +17,22 @@ Route routeOf(std::string_view path) {
         return Route::kStatus;
     if (path == "/metrics")
         return Route::kMetrics;
+    const auto family = [&](std::string_view prefix) {
+        return path == prefix || (path.starts_with(prefix) && path[prefix.size()] == '/');
+    };
+    if (family("/models"))
+        return Route::kModels;
+    if (family("/v1"))
+        return Route::kTfServing;
+    if (family("/v2"))
+        return Route::kV2;
     return Route::kOther;
 }
 
 const char* routeName(Route route) {
-    static constexpr const char* kNames[] = {"/predict", "/health",  "/ready",
-                                             "/status",  "/metrics", "other"};
+    static constexpr const char* kNames[] = {"/predict", "/health", "/ready", "/status", "/metrics",
+                                             "/models",  "/v1",     "/v2",    "other"};
+    static_assert(std::size(kNames) == static_cast<std::size_t>(Route::kCount));
     return kNames[static_cast<std::size_t>(route)];
 }
 

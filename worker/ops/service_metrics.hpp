@@ -14,7 +14,20 @@
 
 namespace predictd {
 
-enum class Route : std::size_t { kPredict, kHealth, kReady, kStatus, kMetrics, kOther, kCount };
+// The `route` label of the request counters: the seed's /predict, the operational routes, and
+// one per protocol family (native per-model routes, TF Serving REST, Open Inference Protocol v2).
+enum class Route : std::size_t {
+    kPredict,
+    kHealth,
+    kReady,
+    kStatus,
+    kMetrics,
+    kModels,
+    kTfServing,
+    kV2,
+    kOther,
+    kCount
+};
 Route routeOf(std::string_view path);
 const char* routeName(Route route);
 
