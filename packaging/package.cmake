@@ -35,11 +35,12 @@ add_custom_target(predictd_package_changelog ALL DEPENDS ${PREDICTD_PACKAGE_STAG
 install(FILES ${PREDICTD_PACKAGE_STAGING}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
         COMPONENT debian EXCLUDE_FROM_ALL)
 
-# As dh_strip does: no .comment/.note sections in the binary and in ONNX Runtime (CPack's
-# CPACK_STRIP_FILES has already stripped the binary's symbols and debug information).
+# As dh_strip does: no .comment/.note sections in the binaries and in ONNX Runtime (CPack's
+# CPACK_STRIP_FILES has already stripped the binaries' symbols and debug information).
 install(CODE "set(PREDICTD_STRIP \"${CMAKE_STRIP}\")" COMPONENT debian EXCLUDE_FROM_ALL)
 install(CODE [[
   file(GLOB elves "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/sbin/predictd"
+                  "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/bin/predictd-score"
                   "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/lib/*/predictd/libonnxruntime.so.*")
   foreach(elf IN LISTS elves)
     if(NOT IS_SYMLINK "${elf}")

@@ -43,6 +43,43 @@ std::string makeTempDir() {
     return templ;
 }
 
+NginxCheck checkShippedNginxSite(const std::string& site_path) {
+    const std::string dir = makeTempDir();
+    std::string site = readFile(site_path);
+    const auto replace = [&site](const std::string& from, const std::string& to) {
+        if (const auto at = site.find(from); at != std::string::npos) {
+            site.replace(at, from.size(), to);
+        }
+    };
+    replace("/etc/nginx/snippets/predictd-locations.conf",
+            sourceDir() + "/nginx/predictd-locations.conf");
+    for (const std::string name : {"predictd.access.log", "predictd.error.log"}) {
+        replace("/var/log/nginx/" + name, dir + "/" + name);
+    }
+    std::string listen = "listen 127.0.0.1:";
+    listen += std::to_string(freeTcpPort());
+    listen += ";";
+    replace("listen 80;", listen);
+    replace("listen [::]:80;", "");
+    std::ofstream(dir + "/site.conf") << site;
+    std::ofstream(dir + "/nginx.conf")
+        << "pid " << dir << "/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n"
+        << "client_body_temp_path " << dir << "/cb;\nfastcgi_temp_path " << dir << "/fc;\n"
+        << "proxy_temp_path " << dir << "/px;\nuwsgi_temp_path " << dir << "/uw;\n"
+        << "scgi_temp_path " << dir << "/sc;\ninclude " << dir << "/site.conf;\n}\n";
+    NginxCheck result;
+    {
+        ChildProcess check({"/usr/sbin/nginx", "-t", "-p", dir, "-c", dir + "/nginx.conf"},
+                           dir + "/check.log");
+        if (const auto status = check.waitExit(std::chrono::seconds(30)); status.has_value()) {
+            result.status = *status;
+        }
+    }
+    result.output = readFile(dir + "/check.log");
+    std::filesystem::remove_all(dir);
+    return result;
+}
+
 int freeTcpPort() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in sa{};

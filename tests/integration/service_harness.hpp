@@ -132,4 +132,14 @@ int freeTcpPort();
 std::string makeTempDir();
 std::string sourceDir();
 
+// `nginx -t` on a shipped site file (`site_path`, written for Debian: the snippet in
+// /etc/nginx/snippets, logs in /var/log/nginx, port 80) moved into a temp dir: the snippet taken
+// from the repository, logs and temp paths in the dir, a free loopback port, under a minimal
+// main config that includes the site as Debian's does. `status` -1: nginx did not finish.
+struct NginxCheck {
+    int status = -1;
+    std::string output;
+};
+NginxCheck checkShippedNginxSite(const std::string& site_path);
+
 }  // namespace predictd::testing

@@ -68,30 +68,9 @@ TEST(DeploymentFiles, SystemdUnitIsHardened) {
 TEST(DeploymentFiles, ProductionNginxSiteParses) {
     // nginx -t on a minimal main config that includes the shipped site the way Debian does,
     // with the snippet path rewritten to the repository.
-    std::string dir = makeTempDir();
-    std::string site = readFile(sourceDir() + "/nginx/predictd.conf");
-    const std::string snippet = "/etc/nginx/snippets/predictd-locations.conf";
-    site.replace(site.find(snippet), snippet.size(),
-                 sourceDir() + "/nginx/predictd-locations.conf");
-    for (const std::string log :
-         {"/var/log/nginx/predictd.access.log", "/var/log/nginx/predictd.error.log"}) {
-        site.replace(site.find(log), log.size(), dir + "/" + log.substr(16));
-    }
-    const std::string port80 = "listen 80;";
-    site.replace(site.find(port80), port80.size(),
-                 "listen 127.0.0.1:" + std::to_string(freeTcpPort()) + ";");
-    const std::string v6 = "listen [::]:80;";
-    site.replace(site.find(v6), v6.size(), "");
-    std::ofstream(dir + "/site.conf") << site;
-    std::ofstream(dir + "/nginx.conf")
-        << "pid " << dir << "/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n"
-        << "client_body_temp_path " << dir << "/cb;\nfastcgi_temp_path " << dir << "/fc;\n"
-        << "proxy_temp_path " << dir << "/px;\nuwsgi_temp_path " << dir << "/uw;\n"
-        << "scgi_temp_path " << dir << "/sc;\ninclude " << dir << "/site.conf;\n}\n";
-    CommandResult r = run("/usr/sbin/nginx -t -p " + dir + " -c " + dir + "/nginx.conf");
+    const NginxCheck r = checkShippedNginxSite(sourceDir() + "/nginx/predictd.conf");
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("test is successful"), std::string::npos) << r.output;
-    std::filesystem::remove_all(dir);
 }
 
 TEST(DeploymentFiles, ShippedConfigValidates) {

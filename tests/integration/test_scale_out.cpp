@@ -208,32 +208,10 @@ class Load {
 
 TEST(ScaleOut, TheUpstreamExampleParses) {
     // No root needed: nginx -t with the hosts' placeholders (nothing is connected to).
-    const std::string dir = makeTempDir();
-    std::string site = readFile(sourceDir() + "/nginx/predictd-upstream.conf.example");
-    const std::string snippet = "/etc/nginx/snippets/predictd-locations.conf";
-    site.replace(site.find(snippet), snippet.size(),
-                 sourceDir() + "/nginx/predictd-locations.conf");
-    for (const std::string log :
-         {"/var/log/nginx/predictd.access.log", "/var/log/nginx/predictd.error.log"}) {
-        site.replace(site.find(log), log.size(), dir + "/" + log.substr(16));
-    }
-    site.replace(site.find("listen 80;"), 10,
-                 cat({"listen 127.0.0.1:", std::to_string(freeTcpPort()), ";"}));
-    site.replace(site.find("listen [::]:80;"), 15, "");
-    std::ofstream(dir + "/site.conf") << site;
-    std::ofstream(dir + "/nginx.conf")
-        << "pid " << dir << "/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n"
-        << "client_body_temp_path " << dir << "/cb;\nfastcgi_temp_path " << dir << "/fc;\n"
-        << "proxy_temp_path " << dir << "/px;\nuwsgi_temp_path " << dir << "/uw;\n"
-        << "scgi_temp_path " << dir << "/sc;\ninclude " << dir << "/site.conf;\n}\n";
-    ChildProcess check({"/usr/sbin/nginx", "-t", "-p", dir, "-c", dir + "/nginx.conf"},
-                       dir + "/check.log");
-    const auto status = check.waitExit(seconds(30));
-    const std::string out = readFile(dir + "/check.log");
-    ASSERT_TRUE(status.has_value()) << out;
-    EXPECT_EQ(*status, 0) << out;
-    EXPECT_NE(out.find("test is successful"), std::string::npos) << out;
-    std::filesystem::remove_all(dir);
+    const NginxCheck r =
+        checkShippedNginxSite(sourceDir() + "/nginx/predictd-upstream.conf.example");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("test is successful"), std::string::npos) << r.output;
 }
 
 TEST(ScaleOut, TwoHostsBehindOneNginxSurviveAKillAndRefuseStrangers) {
