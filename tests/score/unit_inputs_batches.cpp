@@ -13,6 +13,7 @@
 
 #include "batch_reader.hpp"
 #include "input_listing.hpp"
+#include "score_temp_dir.hpp"
 #include "text.hpp"  // concat: GCC 12 -Wrestrict (bug 105329)
 
 namespace predictd::score {
@@ -42,22 +43,7 @@ TEST(ScoreInputs, PathLists) {
     EXPECT_EQ(readPathList(in), (std::vector<std::string>{"a.png", "b/c.png", "last.png"}));
 }
 
-class ScoreFiles : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        std::string templ = (std::filesystem::temp_directory_path() / "score-unit-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-        dir_ = templ;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-    std::string put(const std::string& rel, const std::string& bytes) {
-        const std::filesystem::path p = std::filesystem::path(dir_) / rel;
-        std::filesystem::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << bytes;
-        return p.string();
-    }
-    std::string dir_;
-};
+class ScoreFiles : public ScoreTempDir {};
 
 TEST_F(ScoreFiles, WalksDirectoriesListsAndDeduplicates) {
     const std::string a = put("x/a.png", "A");

@@ -12,6 +12,7 @@
 
 #include "output_writer.hpp"
 #include "resume_journal.hpp"
+#include "score_temp_dir.hpp"
 
 namespace predictd::score {
 namespace {
@@ -41,17 +42,6 @@ std::string slurp(const std::string& path) {
     s << in.rdbuf();
     return s.str();
 }
-
-class ScoreTempDir : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        std::string templ = (std::filesystem::temp_directory_path() / "score-unit-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-        dir_ = templ;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-    std::string dir_;
-};
 
 TEST(ScoreOutputFormat, JsonLinesRows) {
     EXPECT_EQ(formatRow(scored("a/b.png"), OutputFormat::kJsonLines),
