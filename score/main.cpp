@@ -63,8 +63,16 @@ int fatal(const std::string& message) {
     return kExitFatal;
 }
 
+// What a Ctrl-C before scoring began leaves: nothing half done, so the same message as later.
+int interruptedBeforeScoring() {
+    std::cerr << "predictd-score: interrupted; run the same command again to resume\n";
+    return kExitInterrupted;
+}
+
 int run(const ScoreOptions& o) {
+    installSignals();  // first: a Ctrl-C at any moment ends with status 3, never a signal death
     ScorerConfig config;
+    config.interrupt = &g_signal;
     for (const std::string& u : o.urls) {
         std::string error;
         auto url = parseBaseUrl(u, error);
@@ -91,6 +99,9 @@ int run(const ScoreOptions& o) {
             std::cerr << "predictd-score: " << e << '\n';
         }
         return fatal("cannot list the inputs; nothing scored");
+    }
+    if (g_signal != 0) {
+        return interruptedBeforeScoring();
     }
 
     std::string error;
@@ -121,12 +132,14 @@ int run(const ScoreOptions& o) {
         return fatal(e.what());
     }
     ScoreTally tally;
-    installSignals();
     Scorer scorer(config, *writer, tally);
     std::cerr << "predictd-score: " << listing.files.size() << " inputs, " << skipped
               << " already in " << o.output << ", " << todo.size() << " to score\n";
     if (!todo.empty()) {
         const std::string refused = scorer.negotiate();
+        if (g_signal != 0) {
+            return interruptedBeforeScoring();
+        }
         if (!refused.empty()) {
             std::cerr << "predictd-score: " << refused << '\n';
             return scorer.end() == RunEnd::kUnavailable ? kExitUnavailable : kExitFatal;
@@ -145,9 +158,11 @@ int run(const ScoreOptions& o) {
     ProgressDisplay progress(std::cerr, mode, todo.size(), o.progress_interval, terminalWidth());
     scorer.start(std::move(todo));
     bool interrupted = false;
-    while (!scorer.waitFor(std::chrono::milliseconds(100))) {
+    for (bool done = false; !done;) {
+        done = scorer.waitFor(std::chrono::milliseconds(100));
         progress.tick(tally);
         writer->flushIfDue();
+        // Checked even when the slots are done: the signal itself makes them give up early.
         if (g_signal != 0) {
             interrupted = true;
             scorer.stop();

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -42,6 +43,9 @@ struct ScorerConfig {
     BatchLimits batch{};
     RetryPolicy retry{};
     std::chrono::seconds timeout{60};
+    // Set by a signal handler (Ctrl-C): retries and back-off waits give up as stop() makes them,
+    // also while negotiate() runs on the caller's thread. May be null.
+    const volatile std::sig_atomic_t* interrupt = nullptr;
 };
 
 enum class RunEnd {
@@ -85,7 +89,10 @@ class Scorer {
     void emit(const ScoreRow& row);
     void emitError(const ImageFile& image, std::string kind, std::string message);
     void finish(RunEnd end, std::string message);
-    bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+    bool stopping() const {
+        return stop_.load(std::memory_order_relaxed) ||
+               (config_.interrupt != nullptr && *config_.interrupt != 0);
+    }
     bool sleepUnlessStopped(std::chrono::milliseconds wait);
     double randomUnit();
 

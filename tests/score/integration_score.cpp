@@ -130,15 +130,17 @@ class ScoreTest : public ::testing::Test {
         return WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
     }
 
-    // Starts a run, waits until its output holds at least one row, then sends `sig`.
-    // Returns the exit status; expects the run to have been cut short (fewer rows than `total`).
+    // Starts a run, waits until its output holds at least one row after `header_lines`, then
+    // sends `sig`. Returns the exit status; expects the run to have been cut short (fewer rows
+    // than `total`).
     int interrupt(const std::vector<std::string>& argv, const std::string& output, int sig,
-                  std::size_t total) {
+                  std::size_t total, std::ptrdiff_t header_lines = 0) {
         ChildProcess child(argv, log());
         const bool some = eventually(
             [&] {
                 const std::string text = readFile(output);
-                return std::count(text.begin(), text.end(), '\n') >= 1 || !child.running();
+                return std::count(text.begin(), text.end(), '\n') >= header_lines + 1 ||
+                       !child.running();
             },
             60s);
         EXPECT_TRUE(some);
@@ -254,7 +256,7 @@ TEST_F(ScoreTest, CtrlCMidRunExitsThreeThenRerunCompletes) {
     const std::string out = dir_ + "/out.csv";
     const auto argv = command(
         service, out, {"--format", "csv", "--batch", "1", "--concurrency", "1", dir_ + "/images"});
-    EXPECT_EQ(interrupt(argv, out, SIGINT, images.size()), 3);
+    EXPECT_EQ(interrupt(argv, out, SIGINT, images.size(), 1), 3) << readFile(log());
     EXPECT_NE(readFile(log()).find("run the same command again"), std::string::npos);
     EXPECT_EQ(run(argv), 0) << readFile(log());
     const auto rows = readRows(out);
