@@ -7,6 +7,7 @@ cpu-clock -g`, and printing the top processes, shared objects and symbols. Does 
 
   /usr/bin/python3 bench/perf_profile.py --predictd /tmp/build-bench/predictd \\
       --model model/mnist/1/model.onnx --seconds 10 --connections 64
+  (add --photos --model model/nsfw-mobilenetv2/1/model.onnx for the photo workload)
 """
 
 import argparse
@@ -49,12 +50,20 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--nginx-workers", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=None, help="directory for perf.data and the text report")
+    ap.add_argument("--photos", action="store_true",
+                    help="post the photo workload's single-photo bodies (bench/photo_bodies.py) "
+                         "instead of digits; --model is then the photo model")
     a = ap.parse_args()
     a.model = os.path.abspath(a.model)
     out = a.out or tempfile.mkdtemp(prefix="predictd-profile-")
     os.makedirs(out, exist_ok=True)
-    bodies = bodies_mod.Bodies(a.model)
-    bodies_file = bodies.write(os.path.join(out, "bodies.jsonl"))
+    if a.photos:
+        import photo_bodies  # noqa: E402  (needs the photographs; only for this workload)
+        pb = photo_bodies.PhotoBodies(a.model)
+        bodies_file, known = pb.single_file, list(pb.known)
+    else:
+        bodies = bodies_mod.Bodies(a.model)
+        bodies_file, known = bodies.write(os.path.join(out, "bodies.jsonl")), bodies.known_digits()
     if a.stack == "predictd":
         cfg = ("prefork", a.workers)
     else:
@@ -63,7 +72,7 @@ def main():
     st = stacks_mod.Stack(a.stack, a.model, cfg, os.path.join(out, "stack"), a)
     perf = None
     try:
-        err = st.start(bodies.known_digits())
+        err = st.start(known)
         if err:
             sys.exit(f"stack failed: {err}")
         load.wrk(st.port, bodies_file, 8, 2)

@@ -3,17 +3,21 @@
 // Besides "no crash, no leak, no UB", checks the depth pre-scan against jsoncpp itself: when
 // jsoncpp (same strict settings, its own generous stack limit) accepts the body, the answer is
 // json_too_deep exactly when the parsed tree is deeper than max_json_depth; when jsoncpp
-// refuses it, so must we. An accepted request respects max_batch and max_base64_bytes.
+// refuses it, so must we. An accepted request respects max_batch and max_base64_bytes. And
+// json_body's lifting of plain strings past jsoncpp (every one of them here, threshold 0) gives
+// exactly what jsoncpp reading every byte gives: the same tree, or the same error.
 #include <json/json.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "api/json_body.hpp"
 #include "api/predict_request.hpp"
 
 namespace {
@@ -89,6 +93,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else if (r.error().code.empty() || r.error().message.empty() || r.error().status < 400 ||
                r.error().status > 499) {
         fail("error without a code/message or with a non-4xx status", body);
+    }
+
+    const auto lifted = predictd::parseJsonBody(body, limits, 0);
+    const auto plain =
+        predictd::parseJsonBody(body, limits, std::numeric_limits<std::size_t>::max());
+    if (lifted.ok() != plain.ok()) {
+        fail("lifting strings changed whether the body parses", body);
+    }
+    if (plain.ok() && !(lifted.value() == plain.value())) {
+        fail("lifting strings changed the parsed tree", body);
+    }
+    if (!plain.ok() && (lifted.error().code != plain.error().code ||
+                        lifted.error().message != plain.error().message)) {
+        fail("lifting strings changed the error", body);
     }
 
     Json::Value root;

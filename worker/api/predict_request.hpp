@@ -9,8 +9,6 @@
 #include <string_view>
 #include <vector>
 
-#include <json/value.h>
-
 #include "api/api_error.hpp"
 #include "api/request_limits.hpp"
 
@@ -28,11 +26,6 @@ struct PredictRequest {
 // 400 wrong_type, 400 empty_batch, 413 batch_too_large (more than limits.max_batch members),
 // 413 image_too_large (an image's base64 text longer than limits.max_base64_bytes; in a batch
 // the message starts with "images[i]: ").
-// The bounded, strict JSON parse every protocol's body goes through (native, TF Serving, v2):
-// 400 json_too_deep past limits.max_json_depth (scanned before parsing), 400 invalid_json for
-// malformed JSON, a NUL byte, trailing garbage or a body that is not an object.
-Result<Json::Value> parseJsonBody(std::string_view body, const RequestLimits& limits);
-
 Result<PredictRequest> parsePredictRequest(std::string_view body, const RequestLimits& limits);
 
 }  // namespace predictd

@@ -5,7 +5,7 @@
 
 #include <exception>
 
-#include "api/predict_request.hpp"
+#include "api/json_body.hpp"
 
 namespace predictd {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <exception>
 
-#include "api/predict_request.hpp"
+#include "api/json_body.hpp"
 #include "api/v2_binary.hpp"
 
 namespace predictd {
