@@ -179,6 +179,16 @@ class ScoreTest : public ::testing::Test {
         }
     }
 
+    // The output's rows: one per image of `images`, each with its digit's label. Returns them
+    // for the checks a test adds.
+    static std::vector<Row> expectEachDigitOnceLabelled(const std::string& output,
+                                                        const std::set<std::string>& images) {
+        auto rows = readRows(output);
+        expectEachPathOnce(rows, images);
+        expectDigitLabels(rows);
+        return rows;
+    }
+
     std::string dir_;
 };
 
@@ -192,9 +202,7 @@ TEST_F(ScoreTest, ScoresADirectoryOfDigitsWithTheRightLabels) {
                           {"--include", "*.png", "--sorted", "--batch", "8", dir_ + "/images"})),
               0)
         << readFile(log());
-    const auto rows = readRows(out);
-    expectEachPathOnce(rows, images);
-    expectDigitLabels(rows);
+    const auto rows = expectEachDigitOnceLabelled(out, images);
     std::vector<std::string> order;
     order.reserve(rows.size());
     for (const Row& r : rows) {
@@ -227,9 +235,7 @@ TEST_F(ScoreTest, ScoresADirectoryOfDigitsWithTheRightLabels) {
         run(command(service, csv, {"--protocol", "json", "--format", "csv", "--files-from", list})),
         0)
         << readFile(log());
-    const auto csv_rows = readRows(csv);
-    expectEachPathOnce(csv_rows, images);
-    expectDigitLabels(csv_rows);
+    expectEachDigitOnceLabelled(csv, images);
 }
 
 TEST_F(ScoreTest, SigkillMidRunThenRerunScoresEachImageOnce) {
@@ -244,9 +250,7 @@ TEST_F(ScoreTest, SigkillMidRunThenRerunScoresEachImageOnce) {
     { std::ofstream(out, std::ios::binary | std::ios::app) << R"({"path":"/torn/by/a/kil)"; }
     EXPECT_EQ(run(argv), 0) << readFile(log());
     EXPECT_NE(readFile(log()).find("torn last line"), std::string::npos);
-    const auto rows = readRows(out);
-    expectEachPathOnce(rows, images);
-    expectDigitLabels(rows);
+    expectEachDigitOnceLabelled(out, images);
 }
 
 TEST_F(ScoreTest, CtrlCMidRunExitsThreeThenRerunCompletes) {
@@ -259,9 +263,7 @@ TEST_F(ScoreTest, CtrlCMidRunExitsThreeThenRerunCompletes) {
     EXPECT_EQ(interrupt(argv, out, SIGINT, images.size(), 1), 3) << readFile(log());
     EXPECT_NE(readFile(log()).find("run the same command again"), std::string::npos);
     EXPECT_EQ(run(argv), 0) << readFile(log());
-    const auto rows = readRows(out);
-    expectEachPathOnce(rows, images);
-    expectDigitLabels(rows);
+    expectEachDigitOnceLabelled(out, images);
 }
 
 TEST_F(ScoreTest, ServerKilledAndRestartedMidRunLosesNothing) {
@@ -284,9 +286,7 @@ TEST_F(ScoreTest, ServerKilledAndRestartedMidRunLosesNothing) {
     const auto status = score.waitExit(120s);
     ASSERT_TRUE(status.has_value()) << readFile(log());
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << readFile(log());
-    const auto rows = readRows(out);
-    expectEachPathOnce(rows, images);
-    expectDigitLabels(rows);
+    expectEachDigitOnceLabelled(out, images);
     EXPECT_NE(readFile(log()).find("requests retried"), std::string::npos) << readFile(log());
     restarted.signal(SIGTERM);
     restarted.waitExit(10s);
@@ -300,9 +300,7 @@ TEST_F(ScoreTest, OneOfTwoUrlsDownStillScoresEverything) {
     const std::string down = score::concat("http://127.0.0.1:", std::to_string(freeTcpPort()));
     EXPECT_EQ(run(command(service, out, {"--url", down, "--batch", "4", dir_ + "/images"})), 0)
         << readFile(log());
-    const auto rows = readRows(out);
-    expectEachPathOnce(rows, images);
-    expectDigitLabels(rows);
+    expectEachDigitOnceLabelled(out, images);
 }
 
 TEST_F(ScoreTest, BadFilesBecomeErrorRowsAndTheRestIsScored) {
