@@ -248,6 +248,12 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
     ASSERT_TRUE(eventually(
         [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(10)))
         << s.predictdLog();
+    // "reload complete" means the old generation has exited, not merely been told to: from here
+    // on no answer can come from an old worker.
+    for (pid_t old : first) {
+        EXPECT_NE(::kill(old, 0), 0)
+            << "old worker " << old << " still alive after reload complete";
+    }
     ASSERT_TRUE(eventually(
         [&] {
             auto now = s.workers();
@@ -257,6 +263,45 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
         seconds(10)));
     EXPECT_EQ(statusOf(s)["model"]["path"].asString(), s.dir() + "/other.onnx");
     EXPECT_EQ(s.predictDigit(2), 2);
+}
+
+// A reload completes (log line, systemd READY=1) only once every old worker has exited. An old
+// worker held stopped cannot act on its SIGTERM; until it does, the reload is not complete, even
+// though the new generation is serving and the other old worker is gone.
+TEST(SupervisorLifecycle, ReloadCompletesOnlyOnceTheOldGenerationHasExited) {
+    const std::string src = sourceDir();
+    PredictdService::Options o;
+    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist/1/model.onnx\n";
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
+    const std::vector<pid_t> first = s.workers();
+    const pid_t held = first[0];
+    const pid_t other = first[1];
+    ASSERT_EQ(::kill(held, SIGSTOP), 0);
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }
+    } resume{held};
+
+    std::filesystem::copy_file(src + "/model/mnist/1/model.onnx", s.dir() + "/other.onnx");
+    std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
+                               << "/other.onnx\n";
+    s.supervisor().signal(SIGHUP);
+    const std::string other_exited = "worker " + std::to_string(other) + " exited";
+    ASSERT_TRUE(eventually([&] { return s.predictdLog().find(other_exited) != std::string::npos; },
+                           seconds(30)))
+        << s.predictdLog();
+    EXPECT_EQ(::kill(held, 0), 0);
+    EXPECT_EQ(s.predictdLog().find("reload complete"), std::string::npos) << s.predictdLog();
+
+    ASSERT_EQ(::kill(held, SIGCONT), 0);
+    ASSERT_TRUE(eventually(
+        [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(10)))
+        << s.predictdLog();
+    EXPECT_NE(::kill(held, 0), 0) << "old worker still alive after reload complete";
+    EXPECT_EQ(statusOf(s)["model"]["path"].asString(), s.dir() + "/other.onnx");
+    EXPECT_EQ(s.predictDigit(4), 4);
 }
 
 TEST(SupervisorLifecycle, TtinAndTtouScaleTheWorkers) {

@@ -619,7 +619,14 @@ void Supervisor::manageWorkers() {
             --old_alive;
         }
     }
-    if (reloading_ && old_alive == 0 && ready_new >= std::min<std::size_t>(desired, 1)) {
+    // Complete only once every old worker has exited, not merely been told to: a retiring worker
+    // whose SIGTERM is not yet delivered can still accept a connection, so "reload complete" (and
+    // systemd's READY=1 after `systemctl reload`) would otherwise not mean that every answer
+    // comes from the new generation.
+    const bool old_gone = std::none_of(workers_.begin(), workers_.end(), [&](const Worker& w) {
+        return w.generation != generation_;
+    });
+    if (reloading_ && old_gone && ready_new >= std::min<std::size_t>(desired, 1)) {
         reloading_ = false;
         logger().information("reload complete: generation " + std::to_string(generation_) +
                              " serving with model " + config_.modelSource().label());
