@@ -63,9 +63,11 @@ int fatal(const std::string& message) {
     return kExitFatal;
 }
 
-// What a Ctrl-C before scoring began leaves: nothing half done, so the same message as later.
-int interruptedBeforeScoring() {
+// Every interrupted run ends with this: before scoring began nothing is half done, and later the
+// journal holds each answer already written, so the same command resumes either way.
+int interrupted() {
     std::cerr << "predictd-score: interrupted; run the same command again to resume\n";
+    std::cerr.flush();
     return kExitInterrupted;
 }
 
@@ -101,7 +103,7 @@ int run(const ScoreOptions& o) {
         return fatal("cannot list the inputs; nothing scored");
     }
     if (g_signal != 0) {
-        return interruptedBeforeScoring();
+        return interrupted();
     }
 
     std::string error;
@@ -138,7 +140,7 @@ int run(const ScoreOptions& o) {
     if (!todo.empty()) {
         const std::string refused = scorer.negotiate();
         if (g_signal != 0) {
-            return interruptedBeforeScoring();
+            return interrupted();
         }
         if (!refused.empty()) {
             std::cerr << "predictd-score: " << refused << '\n';
@@ -157,14 +159,14 @@ int run(const ScoreOptions& o) {
     const auto started = std::chrono::steady_clock::now();
     ProgressDisplay progress(std::cerr, mode, todo.size(), o.progress_interval, terminalWidth());
     scorer.start(std::move(todo));
-    bool interrupted = false;
+    bool signalled = false;
     for (bool done = false; !done;) {
         done = scorer.waitFor(std::chrono::milliseconds(100));
         progress.tick(tally);
         writer->flushIfDue();
         // Checked even when the slots are done: the signal itself makes them give up early.
         if (g_signal != 0) {
-            interrupted = true;
+            signalled = true;
             scorer.stop();
             break;
         }
@@ -180,11 +182,9 @@ int run(const ScoreOptions& o) {
             std::cerr << "  " << earlier_errors << " error rows from earlier runs\n";
         }
     };
-    if (interrupted && !scorer.waitFor(std::chrono::seconds(5))) {
+    if (signalled && !scorer.waitFor(std::chrono::seconds(5))) {
         summary();
-        std::cerr << "predictd-score: interrupted; run the same command again to resume\n";
-        std::cerr.flush();
-        ::_exit(kExitInterrupted);  // requests still in flight: their images are scored next run
+        ::_exit(interrupted());  // requests still in flight: their images are scored next run
     }
     scorer.join();
     summary();
@@ -194,8 +194,7 @@ int run(const ScoreOptions& o) {
     }
     switch (scorer.end()) {
         case RunEnd::kInterrupted:
-            std::cerr << "predictd-score: interrupted; run the same command again to resume\n";
-            return kExitInterrupted;
+            return interrupted();
         case RunEnd::kUnavailable:
             std::cerr << "predictd-score: " << scorer.endMessage()
                       << "; run the same command again to resume\n";

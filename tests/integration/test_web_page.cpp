@@ -114,6 +114,26 @@ std::string drawAndRead(WebDriverSession& browser, const Points& points) {
     return browser.text(browser.findElement("#digit-label"));
 }
 
+// The newest result on the photo panel (listed first), once it is no longer pending: its file
+// name, state and top label. Fails the test if `count` results are not there within 60 s.
+struct PhotoResult {
+    std::string name, state, top;
+};
+PhotoResult newestPhotoOf(WebDriverSession& browser, int count) {
+    if (!waitFor(browser,
+                 "document.querySelectorAll('.photo').length === " + std::to_string(count) +
+                     " && document.querySelector('.photo').dataset.state !== 'pending'",
+                 60s)) {
+        ADD_FAILURE() << "no answer for photo " << count
+                      << " within 60 s; status: " << statusLine(browser);
+        return {};
+    }
+    const Json::Value v = browser.executeScript(
+        "const p = document.querySelector('.photo');"
+        "return [p.dataset.name, p.dataset.state, p.dataset.top || ''];");
+    return {v[0].asString(), v[1].asString(), v[2].asString()};
+}
+
 // The bars a result shows: [label, width of the fill as a fraction of its track].
 std::vector<std::pair<std::string, double>> bars(WebDriverSession& browser,
                                                  const std::string& list_selector) {
@@ -240,17 +260,9 @@ TEST(WebPage, DrawDigitsAndDropPhotosInHeadlessChromium) {
 
     // A photo through the file input (Element Send Keys with its path).
     browser.sendKeys(browser.findElement("#files"), photo);
-    ASSERT_TRUE(waitFor(browser,
-                        "document.querySelectorAll('.photo').length === 1 && "
-                        "document.querySelector('.photo').dataset.state !== 'pending'",
-                        60s))
-        << statusLine(browser);
-    EXPECT_EQ(
-        browser.executeScript("return document.querySelector('.photo').dataset.state;").asString(),
-        "done");
-    EXPECT_EQ(
-        browser.executeScript("return document.querySelector('.photo').dataset.top;").asString(),
-        "Neutral");
+    const PhotoResult chosen = newestPhotoOf(browser, 1);
+    EXPECT_EQ(chosen.state, "done");
+    EXPECT_EQ(chosen.top, "Neutral");
     const auto photo_bars = bars(browser, ".photo:first-child");
     ASSERT_EQ(photo_bars.size(), 5u) << "the model's 5 classes";
     EXPECT_EQ(photo_bars.front().first, "Neutral");
@@ -271,20 +283,10 @@ TEST(WebPage, DrawDigitsAndDropPhotosInHeadlessChromium) {
         "dataTransfer: data}));"
         "}",
         drop_args);
-    ASSERT_TRUE(waitFor(browser,
-                        "document.querySelectorAll('.photo').length === 2 && "
-                        "document.querySelector('.photo').dataset.state !== 'pending'",
-                        60s))
-        << statusLine(browser);
-    EXPECT_EQ(
-        browser.executeScript("return document.querySelector('.photo').dataset.name;").asString(),
-        "flower.jpg");
-    EXPECT_EQ(
-        browser.executeScript("return document.querySelector('.photo').dataset.state;").asString(),
-        "done");
-    EXPECT_EQ(
-        browser.executeScript("return document.querySelector('.photo').dataset.top;").asString(),
-        "Neutral");
+    const PhotoResult dropped_result = newestPhotoOf(browser, 2);
+    EXPECT_EQ(dropped_result.name, "flower.jpg");
+    EXPECT_EQ(dropped_result.state, "done");
+    EXPECT_EQ(dropped_result.top, "Neutral");
     EXPECT_EQ(bars(browser, ".photo:first-child").size(), 5u);
 
     // Nothing came from another site: every resource the page loaded is on this origin.
