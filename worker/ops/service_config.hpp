@@ -53,7 +53,8 @@ struct ServiceConfig {
     double graceful_timeout = 30.0;       // graceful_timeout = 30 (seconds)
     double timeout = 30.0;           // timeout = 30: longest request/silence before a kill; 0 = off
     std::uint64_t max_requests = 0;  // max_requests = 0: recycle after N requests; 0 = off
-    std::uint64_t max_requests_jitter = 0;  // max_requests_jitter = 0: + random 0..N
+    std::uint64_t max_requests_jitter = 0;   // max_requests_jitter = 0: + random 0..N
+    std::uint64_t max_worker_memory_mb = 0;  // max_worker_memory = 0: recycle above N MiB private
     bool preload = true;  // preload = on: the supervisor loads the models before forking
     // [pm]
     ProcessManager pm = ProcessManager::kStatic;  // pm = static

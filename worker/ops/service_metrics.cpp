@@ -42,7 +42,9 @@ std::size_t statusIndex(int status) {
 }
 
 const char* restartReasonName(RestartReason reason) {
-    static constexpr const char* kNames[] = {"crash", "killed", "max_requests"};
+    static constexpr const char* kNames[] = {"crash", "killed", "max_requests",
+                                             "max_worker_memory"};
+    static_assert(std::size(kNames) == static_cast<std::size_t>(RestartReason::kCount));
     return kNames[static_cast<std::size_t>(reason)];
 }
 

@@ -37,7 +37,7 @@ inline constexpr std::array<int, 12> kCountedStatuses = {200, 400, 404, 405, 408
 std::size_t statusIndex(int status);  // kCountedStatuses.size() for "other"
 
 // Why a worker had to be replaced, and why the supervisor SIGKILLed one.
-enum class RestartReason : std::size_t { kCrash, kKilled, kRecycle, kCount };
+enum class RestartReason : std::size_t { kCrash, kKilled, kRecycle, kOverMemory, kCount };
 const char* restartReasonName(RestartReason reason);
 enum class KillReason : std::size_t { kRequestTimeout, kUnresponsive, kShutdown, kCount };
 const char* killReasonName(KillReason reason);

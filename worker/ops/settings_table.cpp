@@ -211,6 +211,11 @@ const std::vector<Setting>& table() {
             "server.max_requests_jitter", "--max-requests-jitter", "0",
             "random extra 0..N requests", 0, 1LL << 40,
             [](auto& c) -> auto& { return c.max_requests_jitter; }),
+        integer(
+            "server.max_worker_memory", "--max-worker-memory", "0",
+            "recycle a worker whose private memory (MiB) is above N, after its in-flight "
+            "requests (0 = never)",
+            0, 1LL << 30, [](auto& c) -> auto& { return c.max_worker_memory_mb; }),
         {"server.preload", "--preload", "on",
          "on or off: load the models once in the supervisor, before forking the workers "
          "(shared memory, instant respawn)",

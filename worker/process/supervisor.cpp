@@ -385,10 +385,16 @@ void Supervisor::reapWorkers() {
             continue;
         }
         if (last_state == WorkerState::kExiting && WIFEXITED(status) &&
-            WEXITSTATUS(status) == kWorkerExitOk) {
-            metrics.restarts[static_cast<std::size_t>(RestartReason::kRecycle)].fetch_add(1);
+            (WEXITSTATUS(status) == kWorkerExitOk ||
+             WEXITSTATUS(status) == kWorkerExitOverMemory)) {
+            const bool memory = WEXITSTATUS(status) == kWorkerExitOverMemory;
+            metrics
+                .restarts[static_cast<std::size_t>(memory ? RestartReason::kOverMemory
+                                                          : RestartReason::kRecycle)]
+                .fetch_add(1);
             logger().information(who + " recycled after " + std::to_string(served) +
-                                 " request(s) (max_requests)");
+                                 " request(s) (" + (memory ? "max_worker_memory" : "max_requests") +
+                                 ")");
             continue;
         }
         metrics

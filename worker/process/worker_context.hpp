@@ -14,6 +14,7 @@ namespace predictd {
 inline constexpr int kWorkerExitOk = 0;
 inline constexpr int kWorkerExitBootFailure = 3;  // model could not be loaded: do not respawn-loop
 inline constexpr int kWorkerExitFatal = 4;        // unexpected error in the loop itself
+inline constexpr int kWorkerExitOverMemory = 5;   // recycled: above server.max_worker_memory
 
 struct WorkerContext {
     const ServiceConfig* config = nullptr;
