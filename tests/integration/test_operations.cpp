@@ -19,6 +19,7 @@
 #include <random>
 #include <thread>
 
+#include "client_load.hpp"
 #include "service_harness.hpp"
 
 namespace predictd::testing {
@@ -30,6 +31,15 @@ using std::chrono::seconds;
 std::string expectedSha256() {
     std::string line = readFile(sourceDir() + "/model/mnist/1/model.onnx.sha256");
     return line.substr(0, 64);
+}
+
+// {"images": [...]} with `n` sample digits, digit i % 10 at position i.
+std::string digitBatch(int n) {
+    std::string body = R"({"images":[)";
+    for (int i = 0; i < n; ++i) {
+        body += (i ? ",\"" : "\"") + base64(samplePng(i % 10)) + "\"";
+    }
+    return body + "]}";
 }
 
 // Parses Prometheus text with the reference parser (python3-prometheus-client) and returns
@@ -178,11 +188,7 @@ TEST(Operations, MaxWorkerMemoryRecyclesWorkersWithoutFailingRequests) {
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
     const std::vector<pid_t> first = s.workers();
-    std::string batch = R"({"images":[)";
-    for (int i = 0; i < 64; ++i) {
-        batch += (i ? ",\"" : "\"") + base64(samplePng(i % 10)) + "\"";
-    }
-    batch += "]}";
+    const std::string batch = digitBatch(64);
     int sent = 0;
     int ok = 0;
     EXPECT_TRUE(eventually(
@@ -364,65 +370,20 @@ TEST(Operations, RequestQueuedPastItsDeadlineGets503AndTheWorkerServesOn) {
     EXPECT_EQ(s.workers(), std::vector<pid_t>{worker});  // the same worker, not replaced
 }
 
-// Several clients posting batches of 64 as fast as they can keep the workers busy.
-class LoadClient {
-  public:
-    LoadClient(const PredictdService& s, int threads, bool big_batches) {
-        std::string body;
-        if (big_batches) {
-            body = R"({"images":[)";
-            for (int i = 0; i < 64; ++i) {
-                body += (i ? ",\"" : "\"") + base64(samplePng(i % 10)) + "\"";
-            }
-            body += "]}";
-        }
-        for (int t = 0; t < threads; ++t) {
-            threads_.emplace_back([this, &s, t, body] {
-                for (int i = 0; i < 100000 && !stop_; ++i) {
-                    const int digit = (i + t) % 10;
-                    HttpResult r = body.empty() ? s.post("/predict", predictBody(samplePng(digit)))
-                                                : s.post("/predict", body);
-                    const bool good =
-                        r.status == 200 &&
-                        (body.empty() ? parseJson(r.body)["prediction"].asInt() == digit
-                                      : parseJson(r.body)["predictions"].size() == 64u);
-                    (good ? ok_ : failed_).fetch_add(1);
-                    if (!good) {
-                        std::lock_guard<std::mutex> lock(mu_);
-                        failures_.push_back(std::to_string(r.status) + " " + r.body.substr(0, 200));
-                    }
-                }
-            });
-        }
-    }
-    ~LoadClient() { stop(); }
-    void stop() {
-        stop_ = true;
-        for (auto& t : threads_) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
-    }
-    int ok() const { return ok_; }
-    int failed() const { return failed_; }
-    std::string failures() {
-        std::lock_guard<std::mutex> lock(mu_);
-        std::string out;
-        for (const auto& f : failures_) {
-            out += f + "\n";
-        }
-        return out;
-    }
-
-  private:
-    std::atomic<bool> stop_{false};
-    std::atomic<int> ok_{0};
-    std::atomic<int> failed_{0};
-    std::mutex mu_;
-    std::vector<std::string> failures_;
-    std::vector<std::thread> threads_;
-};
+// Requests for clients posting to /predict as fast as they can (keeping the workers busy): one
+// digit each, its answer checked, or batches of 64 (64 answers).
+ClientLoad::Request predictRequests(const PredictdService& s, bool big_batches) {
+    const std::string batch = big_batches ? digitBatch(64) : std::string();
+    return [&s, batch](int client, int i) {
+        const int digit = (i + client) % 10;
+        const HttpResult r =
+            s.post("/predict", batch.empty() ? predictBody(samplePng(digit)) : batch);
+        const bool good =
+            r.status == 200 && (batch.empty() ? parseJson(r.body)["prediction"].asInt() == digit
+                                              : parseJson(r.body)["predictions"].size() == 64u);
+        return good ? std::string() : std::to_string(r.status) + " " + r.body.substr(0, 200);
+    };
+}
 
 TEST(Operations, DynamicPmScalesUpUnderLoadAndBackDown) {
     PredictdService::Options o;
@@ -436,7 +397,7 @@ TEST(Operations, DynamicPmScalesUpUnderLoadAndBackDown) {
     EXPECT_LE(statusOf(s)["total_processes"].asInt(), 2);
     int most = 0;
     {
-        LoadClient load(s, 4, true);
+        ClientLoad load(4, predictRequests(s, true));
         eventually(
             [&] {
                 most = std::max(most, statusOf(s)["total_processes"].asInt());
@@ -637,7 +598,7 @@ TEST(Operations, BatchingWorkersAnswerConcurrentRequestsCorrectly) {
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     {
-        LoadClient load(s, 8, false);
+        ClientLoad load(8, predictRequests(s, false));
         ASSERT_TRUE(eventually([&] { return load.ok() > 400; }, seconds(30)));
         load.stop();
         EXPECT_EQ(load.failed(), 0) << load.failures();
@@ -709,7 +670,7 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     PredictdService s(o);
     ASSERT_TRUE(s.waitReady()) << s.predictdLog();
     ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(20)));
-    LoadClient load(s, 3, false);
+    ClientLoad load(3, predictRequests(s, false));
     ASSERT_TRUE(eventually([&] { return load.ok() > 50; }, seconds(20)));
 
     // (a) reload to a different model file
@@ -740,7 +701,7 @@ TEST(Operations, NoFailedRequestsWhileReloadingKillingAndScaling) {
     const int before_stop = load.ok();
     ASSERT_TRUE(eventually([&] { return load.ok() > before_stop + 20; }, seconds(20)));
     load.stop();
-    std::printf("under reload/kill/scale: %d answered, %d failed\n", load.ok(), load.failed());
+    std::printf("under reload/kill/scale: %lld answered, %lld failed\n", load.ok(), load.failed());
     EXPECT_EQ(load.failed(), 0) << load.failures() << s.predictdLog();
     EXPECT_GT(load.ok(), 200);
 }

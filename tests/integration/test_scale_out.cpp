@@ -13,18 +13,18 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "client_load.hpp"
 #include "fastcgi_client.hpp"
 #include "netns_hosts.hpp"
 #include "service_harness.hpp"
@@ -144,67 +144,29 @@ long long predictionsServed(const NetnsHosts& net, const std::string& host) {
 
 // Clients in the hub namespace posting sample digits through NGINX, each until told to stop, or
 // kLoadLimit, or 100 000 requests. A request fails unless it gets 200 with the right digit.
-class Load {
-  public:
-    Load(const NetnsHosts& net, int clients) {
-        for (int d = 0; d < 10; ++d) {
-            bodies_.push_back(predictBody(samplePng(d)));
-        }
-        const auto until = steady_clock::now() + kLoadLimit;
-        for (int c = 0; c < clients; ++c) {
-            threads_.emplace_back([this, &net, until, c] {
-                NetnsScope in(net.hubNamespace());
-                for (int i = 0; i < 100'000 && !stop_ && steady_clock::now() < until; ++i) {
-                    const int digit = (i + c) % 10;
-                    const HttpResult r = httpRequest(kNginxPort, "POST", "/predict",
-                                                     bodies_[static_cast<std::size_t>(digit)]);
-                    if (r.status == 200 &&
-                        r.body.find(cat({"\"prediction\":", std::to_string(digit), ","})) !=
-                            std::string::npos) {
-                        ++ok_;
-                    } else {
-                        ++failed_;
-                        std::lock_guard<std::mutex> lock(mu_);
-                        if (failures_.size() < 5) {
-                            failures_.push_back(std::to_string(r.status) + " " + r.body);
-                        }
-                    }
-                }
-            });
-        }
-    }
-    ~Load() { stop(); }
-    Load(const Load&) = delete;
-    Load& operator=(const Load&) = delete;
+ClientLoad::Options hubClients(const NetnsHosts& net, int clients) {
+    ClientLoad::Options o;
+    o.clients = clients;
+    o.time_limit = std::chrono::duration_cast<milliseconds>(kLoadLimit);
+    o.setup = [&net] { return std::make_shared<NetnsScope>(net.hubNamespace()); };
+    return o;
+}
 
-    void stop() {
-        stop_ = true;
-        for (auto& t : threads_) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
+ClientLoad::Request digitRequests() {
+    auto bodies = std::make_shared<std::vector<std::string>>();
+    for (int d = 0; d < 10; ++d) {
+        bodies->push_back(predictBody(samplePng(d)));
     }
-    [[nodiscard]] long long ok() const { return ok_; }
-    [[nodiscard]] long long failed() const { return failed_; }
-    [[nodiscard]] std::string failures() {
-        std::lock_guard<std::mutex> lock(mu_);
-        std::string out;
-        for (const auto& f : failures_) {
-            out += f + "\n";
-        }
-        return out;
-    }
-
-  private:
-    std::vector<std::string> bodies_;
-    std::vector<std::thread> threads_;
-    std::atomic<bool> stop_{false};
-    std::atomic<long long> ok_{0};
-    std::atomic<long long> failed_{0};
-    std::mutex mu_;
-    std::vector<std::string> failures_;
-};
+    return [bodies](int client, int i) {
+        const int digit = (i + client) % 10;
+        const HttpResult r =
+            httpRequest(kNginxPort, "POST", "/predict", (*bodies)[static_cast<std::size_t>(digit)]);
+        const bool good =
+            r.status == 200 &&
+            r.body.find(cat({"\"prediction\":", std::to_string(digit), ","})) != std::string::npos;
+        return good ? std::string() : std::to_string(r.status) + " " + r.body;
+    };
+}
 
 TEST(ScaleOut, TheUpstreamExampleParses) {
     // No root needed: nginx -t with the hosts' placeholders (nothing is connected to).
@@ -241,7 +203,7 @@ TEST(ScaleOut, TwoHostsBehindOneNginxSurviveAKillAndRefuseStrangers) {
         seconds(30)))
         << nginx.log();
 
-    Load load(net, kClients);
+    ClientLoad load(hubClients(net, kClients), digitRequests());
     // Both hosts serve.
     EXPECT_TRUE(eventually(
         [&] { return predictionsServed(net, "h1") >= 20 && predictionsServed(net, "h2") >= 20; },
