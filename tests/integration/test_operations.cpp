@@ -161,6 +161,42 @@ TEST(Operations, MetricsParseWithPrometheusReferenceParser) {
     EXPECT_TRUE(m.isMember("predictd_listen_queue{}"));
 }
 
+// Per-model counters, read the way Prometheus reads them: each model version's images, forward
+// passes and inference time. Digits go to mnist (one at a time through the seed's /predict,
+// then a batch of 16), two photos in one request to the photo model; each series counts exactly
+// its own images, whichever worker served them.
+TEST(Operations, MetricsCountImagesPerModelAndVersion) {
+    PredictdService::Options o;
+    o.model_repository = sourceDir() + "/model";
+    PredictdService s(o);
+    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
+    for (int digit = 0; digit < 5; ++digit) {
+        EXPECT_EQ(s.predictDigit(digit), digit);
+    }
+    const HttpResult batch = s.post("/models/mnist/predict", digitBatch(16));
+    ASSERT_EQ(batch.status, 200) << batch.body;
+    const std::string photo =
+        base64(readFile(sourceDir() + "/model/nsfw-mobilenetv2/self_check.jpg"));
+    const HttpResult photos = s.post("/models/nsfw-mobilenetv2/predict",
+                                     R"({"images":[")" + photo + R"(",")" + photo + R"("]})");
+    ASSERT_EQ(photos.status, 200) << photos.body;
+
+    Json::Value m = scrape(s.get("/metrics").body, s.dir());
+    const std::string mnist = "{model=mnist,version=1}";
+    const std::string nsfw = "{model=nsfw-mobilenetv2,version=1}";
+    EXPECT_EQ(m["predictd_model_images_total" + mnist].asDouble(), 21) << m;
+    EXPECT_EQ(m["predictd_model_forward_passes_total" + mnist].asDouble(), 6) << m;
+    EXPECT_EQ(m["predictd_model_images_total" + nsfw].asDouble(), 2) << m;
+    EXPECT_GE(m["predictd_model_forward_passes_total" + nsfw].asDouble(), 1) << m;
+    EXPECT_LE(m["predictd_model_forward_passes_total" + nsfw].asDouble(), 2) << m;
+    for (const std::string& model : {mnist, nsfw}) {
+        EXPECT_GT(m["predictd_model_inference_seconds_total" + model].asDouble(), 0) << m;
+        EXPECT_EQ(m["predictd_model_inference_failures_total" + model].asDouble(), 0) << m;
+    }
+    // The pool-wide figures are the sums of the per-model ones.
+    EXPECT_EQ(m["predictd_batch_size_sum{}"].asDouble(), 23) << m;
+}
+
 TEST(Operations, MaxRequestsRecyclesWorkersWithoutFailingRequests) {
     PredictdService::Options o;
     o.extra_args = {"--max-requests", "20", "--max-requests-jitter", "5"};

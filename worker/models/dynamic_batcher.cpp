@@ -3,8 +3,9 @@
 
 namespace predictd {
 
-DynamicBatcher::DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics)
-    : model_(model), options_(options), metrics_(metrics) {}
+DynamicBatcher::DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics,
+                               ModelSeries* series)
+    : model_(model), options_(options), metrics_(metrics), series_(series) {}
 
 void DynamicBatcher::requestStarted() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -78,6 +79,9 @@ void DynamicBatcher::lead(std::unique_lock<std::mutex>& lock) {
             .count();
     if (metrics_ != nullptr && out) {
         metrics_->recordInference(images, static_cast<std::uint64_t>(micros));
+    }
+    if (series_ != nullptr) {
+        series_->record(images, static_cast<std::uint64_t>(micros), out.ok());
     }
     std::size_t offset = 0;
     for (Job* j : taken) {

@@ -6,7 +6,8 @@
 // each caller its slice and wakes them; the others wait. A lone request therefore runs at once
 // on its own thread. The leader waits up to max_queue_delay_us for more only when the worker
 // has other requests accepted but not yet queued (they are still being parsed/decoded).
-// Also records every forward pass (images, time) in the pool-wide metrics.
+// Also records every forward pass (images, time) in the pool-wide metrics and in its model
+// version's series.
 #pragma once
 
 #include <chrono>
@@ -27,7 +28,9 @@ struct BatchingOptions {
 
 class DynamicBatcher final : public Predictor {
   public:
-    DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics);
+    // `series`: this model version's own counters (may be null: counted only pool-wide).
+    DynamicBatcher(Predictor& model, BatchingOptions options, ServiceMetrics* metrics,
+                   ModelSeries* series = nullptr);
 
     // Thread-safe; blocks until this call's predictions are ready.
     Result<std::vector<Prediction>> predict(const std::vector<cv::Mat>& digits) override;
@@ -49,6 +52,7 @@ class DynamicBatcher final : public Predictor {
     Predictor& model_;
     BatchingOptions options_;
     ServiceMetrics* metrics_;
+    ModelSeries* series_;
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -276,7 +276,9 @@ ModelRepository ModelRepository::load(const ModelSource& source, const RequestLi
             loaded->file_bytes = fs::file_size(path, ec);
             loaded->model = std::move(model).value();
             loaded->memory_bytes = std::max<std::int64_t>(0, residentBytes() - rss_before);
-            loaded->batcher = std::make_unique<DynamicBatcher>(*loaded->model, batching, metrics);
+            loaded->batcher = std::make_unique<DynamicBatcher>(
+                *loaded->model, batching, metrics,
+                metrics != nullptr ? metrics->modelSeries(c.name, version) : nullptr);
             log(true, what + " loaded (" + backendName(served->spec.backend) + ")");
             served->versions.insert(served->versions.begin(), std::move(loaded));
             if (latest_only) {

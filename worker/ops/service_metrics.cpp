@@ -72,6 +72,47 @@ void ServiceMetrics::recordInference(std::size_t images, std::uint64_t micros) {
     batch_size.observe(bucketOf(kBatchBounds, static_cast<double>(images)), images);
 }
 
+void ModelSeries::record(std::size_t batch_images, std::uint64_t micros, bool ok) {
+    forward_passes.fetch_add(1, std::memory_order_relaxed);
+    if (ok) {
+        images.fetch_add(batch_images, std::memory_order_relaxed);
+        inference_micros.fetch_add(micros, std::memory_order_relaxed);
+    } else {
+        failures.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+ModelSeries* ServiceMetrics::modelSeries(std::string_view model, std::int64_t version) {
+    for (ModelSeries& e : model_series) {
+        // Entries being written by another process are passed over: at worst both claim one,
+        // and the renderer adds them together.
+        if (e.state.load(std::memory_order_acquire) == ModelSeries::kReady &&
+            e.version == version && std::string_view(e.name) == model) {
+            return &e;
+        }
+    }
+    return claimModelSeries(model, version);
+}
+
+ModelSeries* ServiceMetrics::claimModelSeries(std::string_view model, std::int64_t version) {
+    if (model.empty() || model.size() >= kModelNameBytes ||
+        model.find('\0') != std::string_view::npos) {
+        return nullptr;
+    }
+    for (ModelSeries& e : model_series) {
+        std::uint32_t expected = ModelSeries::kFree;
+        if (e.state.compare_exchange_strong(expected, ModelSeries::kClaimed,
+                                            std::memory_order_acq_rel)) {
+            std::copy(model.begin(), model.end(), e.name);
+            e.name[model.size()] = '\0';
+            e.version = version;
+            e.state.store(ModelSeries::kReady, std::memory_order_release);
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
 void ServiceMetrics::noteBusy(std::uint64_t busy_now) {
     std::uint64_t seen = max_busy.load(std::memory_order_relaxed);
     while (busy_now > seen &&

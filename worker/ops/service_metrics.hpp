@@ -60,6 +60,30 @@ inline constexpr std::array<double, 14> kLatencyBounds = {
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
 inline constexpr std::array<double, 8> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128};
 
+// Per-model counters, one series per (model, version): claimed when the supervisor (preload) or
+// a worker loads that version, then added to by its batcher on every forward pass. Shared memory
+// holds no map, so this is a fixed table searched linearly (a few entries, once per load). Two
+// workers loading the same new version at once may each claim an entry; rendering adds entries
+// of the same model and version together, so nothing is counted twice or lost.
+inline constexpr std::size_t kMaxModelSeries = 64;
+inline constexpr std::size_t kModelNameBytes = 128;  // longer names are not counted per model
+
+struct ModelSeries {
+    std::atomic<std::uint32_t> state{0};  // kFree, kClaimed (being written), kReady
+    char name[kModelNameBytes] = {};      // written once, before state becomes kReady
+    std::int64_t version = 0;
+    std::atomic<std::uint64_t> forward_passes{0};
+    std::atomic<std::uint64_t> images{0};
+    std::atomic<std::uint64_t> inference_micros{0};
+    std::atomic<std::uint64_t> failures{0};  // forward passes that returned an error
+
+    static constexpr std::uint32_t kFree = 0;
+    static constexpr std::uint32_t kClaimed = 1;
+    static constexpr std::uint32_t kReady = 2;
+
+    void record(std::size_t batch_images, std::uint64_t micros, bool ok);
+};
+
 struct ServiceMetrics {
     std::atomic<std::int64_t> start_time_unix{0};
     std::atomic<std::uint64_t> accepted{0};  // FastCGI connections accepted by workers
@@ -80,6 +104,15 @@ struct ServiceMetrics {
     SharedHistogram<kLatencyBounds.size()> request_seconds;
     SharedHistogram<kLatencyBounds.size()> inference_seconds;
     SharedHistogram<kBatchBounds.size()> batch_size;
+
+    std::array<ModelSeries, kMaxModelSeries> model_series{};
+
+    // The series of `model` version `version`, claimed if it has none yet; nullptr when the
+    // table is full or the name does not fit (that model is then counted only pool-wide).
+    ModelSeries* modelSeries(std::string_view model, std::int64_t version);
+    // A new entry for `model` version `version` without looking for one first (what two
+    // processes racing to claim the same series do); nullptr when the table is full.
+    ModelSeries* claimModelSeries(std::string_view model, std::int64_t version);
 
     void recordRequest(Route route, int status, std::uint64_t micros);
     void recordInference(std::size_t images, std::uint64_t micros);

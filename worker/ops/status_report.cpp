@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
+#include <utility>
 
 namespace predictd {
 
@@ -158,6 +160,47 @@ std::string escapeLabel(const std::string& v) {
     return out;
 }
 
+// Per model and version (ServiceMetrics::model_series): entries of the same model and version
+// (two workers that claimed one at once) are added together.
+void renderModelSeries(std::string& out, const ServiceMetrics& m) {
+    struct Sums {
+        std::uint64_t passes = 0, images = 0, micros = 0, failures = 0;
+    };
+    std::map<std::pair<std::string, std::int64_t>, Sums> series;
+    for (const ModelSeries& e : m.model_series) {
+        if (e.state.load(std::memory_order_acquire) != ModelSeries::kReady) {
+            continue;
+        }
+        Sums& sum = series[{std::string(e.name), e.version}];
+        sum.passes += e.forward_passes.load(std::memory_order_relaxed);
+        sum.images += e.images.load(std::memory_order_relaxed);
+        sum.micros += e.inference_micros.load(std::memory_order_relaxed);
+        sum.failures += e.failures.load(std::memory_order_relaxed);
+    }
+    const auto family = [&](const char* name, const char* help, auto value) {
+        header(out, name, "counter", help);
+        for (const auto& [key, sum] : series) {
+            out += name;
+            out += "{model=\"" + escapeLabel(key.first) + "\",version=\"" +
+                   std::to_string(key.second) + "\"} " + value(sum) + "\n";
+        }
+    };
+    family("predictd_model_images_total", "Images through a forward pass, by model and version.",
+           [](const Sums& x) { return std::to_string(x.images); });
+    family("predictd_model_forward_passes_total",
+           "Forward passes (batches), by model and version, failed ones included.",
+           [](const Sums& x) { return std::to_string(x.passes); });
+    family("predictd_model_inference_seconds_total",
+           "Time spent in successful forward passes, by model and version.", [](const Sums& x) {
+               char buf[32];
+               std::snprintf(buf, sizeof(buf), "%.6f", static_cast<double>(x.micros) / 1e6);
+               return std::string(buf);
+           });
+    family("predictd_model_inference_failures_total",
+           "Forward passes that returned an error, by model and version.",
+           [](const Sums& x) { return std::to_string(x.failures); });
+}
+
 }  // namespace
 
 std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue> queue) {
@@ -198,7 +241,8 @@ std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue>
          static_cast<unsigned long long>(m.max_busy.load()));
 
     header(out, "predictd_worker_restarts_total", "counter",
-           "Workers replaced, by reason (crash, killed by the supervisor, max_requests).");
+           "Workers replaced, by reason (crash, killed by the supervisor, max_requests, "
+           "max_worker_memory).");
     for (std::size_t r = 0; r < m.restarts.size(); ++r) {
         line(out, "predictd_worker_restarts_total{reason=\"%s\"} %llu\n",
              restartReasonName(static_cast<RestartReason>(r)),
@@ -228,6 +272,8 @@ std::string renderPrometheus(const Scoreboard& board, std::optional<ListenQueue>
     header(out, "predictd_start_time_seconds", "gauge", "Start time of the supervisor (unix).");
     line(out, "predictd_start_time_seconds %lld\n",
          static_cast<long long>(m.start_time_unix.load()));
+
+    renderModelSeries(out, m);
 
     const ModelInfo model = board.model();
     header(out, "predictd_model_info", "gauge", "The model the serving generation uses.");
