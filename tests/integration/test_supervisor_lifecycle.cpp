@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -221,18 +222,35 @@ TEST(SupervisorLifecycle, BadConfigurationExitsWithCode2) {
     EXPECT_NE(s.predictdLog().find("server.workers"), std::string::npos) << s.predictdLog();
 }
 
-TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
-    const std::string src = sourceDir();
-    PredictdService::Options o;
-    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist/1/model.onnx\n";
-    PredictdService s(o);
-    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
-    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
-    std::vector<pid_t> first = s.workers();
+// The settings the reload tests start from and rewrite: two workers, one model file by path.
+std::string twoWorkersIni(const std::string& model_path) {
+    return "[server]\nworkers = 2\n[model]\npath = " + model_path + "\n";
+}
+
+// Two workers serving the MNIST file an ini file names; the reload tests rewrite that file.
+class SupervisorReload : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        PredictdService::Options o;
+        o.ini_text = twoWorkersIni(src_ + "/model/mnist/1/model.onnx");
+        service_.emplace(o);
+        ASSERT_TRUE(service_->waitReady()) << service_->predictdLog();
+        ASSERT_TRUE(eventually([&] { return service_->workers().size() == 2; }, seconds(10)));
+        first_ = service_->workers();
+    }
+
+    const std::string src_ = sourceDir();
+    std::optional<PredictdService> service_;
+    std::vector<pid_t> first_;  // the first generation's workers
+};
+
+TEST_F(SupervisorReload, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
+    const std::string& src = src_;
+    PredictdService& s = *service_;
+    const std::vector<pid_t>& first = first_;
 
     // 1. A model that cannot load: the running workers keep serving.
-    std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
-                               << "/missing.onnx\n";
+    std::ofstream(s.iniPath()) << twoWorkersIni(s.dir() + "/missing.onnx");
     s.supervisor().signal(SIGHUP);
     ASSERT_TRUE(eventually(
         [&] { return s.predictdLog().find("reload aborted") != std::string::npos; }, seconds(10)))
@@ -242,8 +260,7 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
 
     // 2. A good model file: a new generation replaces every worker.
     std::filesystem::copy_file(src + "/model/mnist/1/model.onnx", s.dir() + "/other.onnx");
-    std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
-                               << "/other.onnx\n";
+    std::ofstream(s.iniPath()) << twoWorkersIni(s.dir() + "/other.onnx");
     s.supervisor().signal(SIGHUP);
     ASSERT_TRUE(eventually(
         [&] { return s.predictdLog().find("reload complete") != std::string::npos; }, seconds(10)))
@@ -268,14 +285,10 @@ TEST(SupervisorLifecycle, SighupReloadsTheModelAndABadModelKeepsTheOldOne) {
 // A reload completes (log line, systemd READY=1) only once every old worker has exited. An old
 // worker held stopped cannot act on its SIGTERM; until it does, the reload is not complete, even
 // though the new generation is serving and the other old worker is gone.
-TEST(SupervisorLifecycle, ReloadCompletesOnlyOnceTheOldGenerationHasExited) {
-    const std::string src = sourceDir();
-    PredictdService::Options o;
-    o.ini_text = "[server]\nworkers = 2\n[model]\npath = " + src + "/model/mnist/1/model.onnx\n";
-    PredictdService s(o);
-    ASSERT_TRUE(s.waitReady()) << s.predictdLog();
-    ASSERT_TRUE(eventually([&] { return s.workers().size() == 2; }, seconds(10)));
-    const std::vector<pid_t> first = s.workers();
+TEST_F(SupervisorReload, ReloadCompletesOnlyOnceTheOldGenerationHasExited) {
+    const std::string& src = src_;
+    PredictdService& s = *service_;
+    const std::vector<pid_t>& first = first_;
     const pid_t held = first[0];
     const pid_t other = first[1];
     ASSERT_EQ(::kill(held, SIGSTOP), 0);
@@ -285,8 +298,7 @@ TEST(SupervisorLifecycle, ReloadCompletesOnlyOnceTheOldGenerationHasExited) {
     } resume{held};
 
     std::filesystem::copy_file(src + "/model/mnist/1/model.onnx", s.dir() + "/other.onnx");
-    std::ofstream(s.iniPath()) << "[server]\nworkers = 2\n[model]\npath = " << s.dir()
-                               << "/other.onnx\n";
+    std::ofstream(s.iniPath()) << twoWorkersIni(s.dir() + "/other.onnx");
     s.supervisor().signal(SIGHUP);
     const std::string other_exited = "worker " + std::to_string(other) + " exited";
     ASSERT_TRUE(eventually([&] { return s.predictdLog().find(other_exited) != std::string::npos; },
