@@ -37,7 +37,9 @@ TEST(PrivateMemory, FollowsAnAllocationAndLeavesOutPagesSharedWithAChild) {
     ASSERT_NE(p, MAP_FAILED);
     std::memset(p, 1, kBytes);  // touched: resident and private
     const std::uint64_t grown = privateMemoryBytes().value_or(0);
-    EXPECT_GE(grown, *before + kBytes - (4u << 20)) << *before << " -> " << grown;
+    // At least three quarters of it: the rest of the process may give memory back meanwhile
+    // (under ASan, its allocator's quarantine: 69 -> 127 MB was seen for these 64 MiB).
+    EXPECT_GE(grown, *before + kBytes * 3 / 4) << *before << " -> " << grown;
 
     // After fork the 64 MiB are shared (copy-on-write) until written: the child's private
     // figure must not include them, as a fresh worker's must not include the preloaded model.

@@ -384,10 +384,12 @@ void Supervisor::reapWorkers() {
                                  std::to_string(served) + " request(s)");
             continue;
         }
-        if (last_state == WorkerState::kExiting && WIFEXITED(status) &&
-            (WEXITSTATUS(status) == kWorkerExitOk ||
-             WEXITSTATUS(status) == kWorkerExitOverMemory)) {
-            const bool memory = WEXITSTATUS(status) == kWorkerExitOverMemory;
+        // Recycled: max_requests (exit 0 from the "exiting" state) or max_worker_memory (its own
+        // exit code, whatever the last state: a request accepted just before the decision shows
+        // the worker busy until it ends).
+        const bool memory = WIFEXITED(status) && WEXITSTATUS(status) == kWorkerExitOverMemory;
+        if (memory || (last_state == WorkerState::kExiting && WIFEXITED(status) &&
+                       WEXITSTATUS(status) == kWorkerExitOk)) {
             metrics
                 .restarts[static_cast<std::size_t>(memory ? RestartReason::kOverMemory
                                                           : RestartReason::kRecycle)]

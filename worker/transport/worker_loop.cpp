@@ -174,6 +174,10 @@ class WorkerLoop {
             metrics_.busy_now.fetch_sub(1, std::memory_order_relaxed);
             if (!stopping_.load()) {
                 slot_.state.store(WorkerState::kIdle, std::memory_order_release);
+            } else if (recycling_) {
+                // Recycling was decided (by another thread) while this request ran, or after it
+                // was accepted and marked the worker busy: the worker leaves as "exiting".
+                slot_.state.store(WorkerState::kExiting, std::memory_order_release);
             }
         } else {  // the oldest request still running is what `timeout` measures
             std::int64_t oldest = 0;
@@ -216,7 +220,10 @@ class WorkerLoop {
             return false;
         }
         log_.information(why + "; recycling");
-        slot_.state.store(WorkerState::kExiting, std::memory_order_release);
+        recycling_ = true;
+        if (in_flight_ == 0) {  // else the last request to end says so (endRequest)
+            slot_.state.store(WorkerState::kExiting, std::memory_order_release);
+        }
         const char byte = 'r';
         [[maybe_unused]] ssize_t n = ::write(stop_pipe_[1], &byte, 1);
         return true;
@@ -366,7 +373,8 @@ class WorkerLoop {
     std::atomic<bool> failed_{false};
     std::mutex accept_mu_;
     std::mutex state_mu_;
-    std::size_t in_flight_ = 0;
+    std::size_t in_flight_ = 0;  // guarded by state_mu_
+    bool recycling_ = false;     // guarded by state_mu_
 };
 
 }  // namespace
