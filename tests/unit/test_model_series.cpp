@@ -65,7 +65,9 @@ TEST(ModelSeries, RenderedPerModelWithRacingClaimsAddedTogether) {
     b->record(4, 500'000, true);
     photo->record(1, 7, true);
 
-    const std::string text = "\n" + renderPrometheus(board, std::nullopt);
+    // Built by appending: GCC 12's -Wrestrict misfires on "literal" + std::string&& (Release).
+    std::string text = "\n";
+    text += renderPrometheus(board, std::nullopt);
     EXPECT_EQ(valueOf(text, R"(predictd_model_images_total{model="mnist",version="1"})"), "20");
     EXPECT_EQ(valueOf(text, R"(predictd_model_forward_passes_total{model="mnist",version="1"})"),
               "3");
